@@ -1,0 +1,112 @@
+//! Dispatch: opens the repository once and hands each command what it needs.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use crate::cli::{Cli, Command};
+use crate::error::Refusal;
+use crate::git::Repo;
+use crate::state::{Hotfix, State, Store};
+use crate::ui::Ui;
+use crate::{commands, steps};
+
+/// What a command works with.
+pub struct Ctx<'a> {
+    pub ui: &'a Ui,
+    pub repo: Repo,
+    pub store: Store,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn open(ui: &'a Ui, dir: &std::path::Path) -> Result<Ctx<'a>> {
+        let repo = Repo::discover(dir)?;
+        let store = Store::new(&repo.common_dir());
+        Ok(Ctx { ui, repo, store })
+    }
+
+    /// The hotfix checked out now, if any.
+    pub fn current<'s>(&self, state: &'s State) -> Result<Option<&'s Hotfix>> {
+        Ok(match self.repo.head()? {
+            crate::git::Head::Branch(name, _) => state.hotfixes.get(&name),
+            _ => None,
+        })
+    }
+
+    /// The hotfix a command names (by name or branch), else the one checked out, else the only
+    /// one in progress.
+    pub fn select<'s>(&self, state: &'s State, name: Option<&str>) -> Result<&'s Hotfix> {
+        if let Some(name) = name {
+            return state
+                .hotfixes
+                .values()
+                .find(|h| h.name == name || h.branch == name)
+                .ok_or_else(|| {
+                    Refusal::usage(format!("no hotfix named `{name}` is in progress"))
+                        .hint("`hotfix status` lists the hotfixes in progress")
+                        .into()
+                });
+        }
+        if let Some(h) = self.current(state)? {
+            return Ok(h);
+        }
+        let mut all = state.hotfixes.values();
+        match (all.next(), all.next()) {
+            (Some(h), None) => Ok(h),
+            (None, _) => Err(Refusal::usage("no hotfix is in progress")
+                .hint("start one with `hotfix start <name>`")
+                .into()),
+            (Some(_), Some(_)) => Err(Refusal::usage(format!(
+                "several hotfixes are in progress ({}) and none is checked out",
+                state.hotfixes.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+            .hint("name one, or `git switch` to its branch")
+            .into()),
+        }
+    }
+}
+
+pub fn run(cli: Cli, ui: &Ui) -> Result<()> {
+    let dir = match &cli.global.chdir {
+        Some(p) => p.clone(),
+        None => std::env::current_dir().context("could not read the current directory")?,
+    };
+    if !dir.is_dir() {
+        return Err(Refusal::usage(format!("cannot change to {}: no such directory", dir.display())).into());
+    }
+    match &cli.command {
+        Command::Completions(args) => return commands::meta::completions(args.shell),
+        Command::Man => return commands::meta::man(),
+        _ => {}
+    }
+    let ctx = Ctx::open(ui, &dir)?;
+    match &cli.command {
+        Command::Init => commands::init::init(&ctx),
+        Command::Start(args) => steps::branch::start(&ctx, args),
+        Command::Status => commands::status::status(&ctx),
+        Command::Abort(args) => commands::abort::abort(&ctx, args),
+        Command::Completions(_) | Command::Man => unreachable!("handled above"),
+        other => Err(not_implemented(other)),
+    }
+}
+
+fn not_implemented(command: &Command) -> anyhow::Error {
+    let name = format!("{command:?}");
+    let name = name.split(['(', ' ']).next().unwrap_or_default();
+    let kebab: String = name
+        .chars()
+        .enumerate()
+        .flat_map(|(i, c)| {
+            let sep = (c.is_uppercase() && i > 0).then_some('-');
+            sep.into_iter().chain(c.to_lowercase())
+        })
+        .collect();
+    Refusal::usage(format!("`hotfix {kebab}` is not implemented yet in this version"))
+        .hint("see the README for what works today")
+        .into()
+}
+
+/// Where `-C` points, for commands that make paths relative to it.
+pub fn start_dir(cli: &Cli) -> PathBuf {
+    cli.global.chdir.clone().unwrap_or_else(|| PathBuf::from("."))
+}

@@ -1,0 +1,293 @@
+//! The command line: every command and flag of SPEC.md. Doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Make an emergency production fix safe: confirm, branch from the release tag, guard the diff
+/// size, review, test, deploy, and merge back.
+#[derive(Debug, Parser)]
+#[command(name = "hotfix", version, max_term_width = 100)]
+#[command(after_help = "Start with `hotfix demo` to see the whole pipeline on a throwaway repository.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Run as if hotfix was started in <PATH>
+    #[arg(short = 'C', value_name = "PATH", global = true)]
+    pub chdir: Option<PathBuf>,
+
+    /// Answer confirmation prompts with yes (never skips a gate)
+    #[arg(long, global = true)]
+    pub yes: bool,
+
+    /// Never prompt; a missing answer is an error naming the flag that supplies it
+    #[arg(long, global = true)]
+    pub non_interactive: bool,
+
+    /// Machine-readable output where the command prints data
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// When to use colour
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+
+    /// Print less: only errors and data
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print more about what is being done
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// `--override <gate> --reason <text>`, accepted by every gate command.
+#[derive(Debug, Clone, Default, Args)]
+pub struct OverrideArgs {
+    /// Let a gate pass that would fail, where the policy allows it (recorded in the release)
+    #[arg(long = "override", value_enum, value_name = "GATE", requires = "reason")]
+    pub gates: Vec<Gate>,
+
+    /// Why the gate is overridden (required with --override)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum)]
+pub enum Gate {
+    Guard,
+    Review,
+    Test,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write hotfix.toml with defaults detected from the repository
+    Init,
+
+    /// Confirm the incident, then branch from the newest production tag
+    Start(StartArgs),
+
+    /// Show the hotfix in progress: base, gates, and the next command
+    Status,
+
+    /// Check the diff size of base..HEAD and flag risky hunks
+    Guard(GuardArgs),
+
+    /// Approve the hotfix branch's current tree as a reviewer
+    Approve(ApproveArgs),
+
+    /// Run the test command on HEAD's tree in a clean temporary worktree
+    Test(TestArgs),
+
+    /// Check every gate, deploy, verify, tag the release and notify
+    Deploy(DeployArgs),
+
+    /// Merge the released fix into the development and release branches
+    MergeBack(MergeBackArgs),
+
+    /// Run the remaining steps in order, stopping at the first that cannot pass
+    Finish(FinishArgs),
+
+    /// Abandon the hotfix in progress and return to the branch it started from
+    Abort(AbortArgs),
+
+    /// Post-incident review: why it reached production and what would catch it earlier
+    Retro(RetroArgs),
+
+    /// List past hotfixes
+    List,
+
+    /// Hotfix frequency, trend, root causes and compliance, read from git history
+    Stats(StatsArgs),
+
+    /// CI check: every released hotfix is present in the development branch
+    VerifyMerged,
+
+    /// Print shell completions
+    Completions(CompletionsArgs),
+
+    /// Print the man page (roff)
+    Man,
+
+    /// Run the whole pipeline on a throwaway repository
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Name of the hotfix; the branch is <prefix><name>
+    pub name: String,
+
+    /// Branch from this tag or revision instead of the newest production tag
+    #[arg(long, value_name = "TAG-OR-REV")]
+    pub from: Option<String>,
+
+    /// The severity criterion this incident meets (one of severity.criteria)
+    #[arg(long, value_name = "CRITERION")]
+    pub severity: Option<String>,
+
+    /// Confirm the problem has been reproduced
+    #[arg(long)]
+    pub reproduced: bool,
+
+    /// One line saying what is broken in production
+    #[arg(long, value_name = "TEXT")]
+    pub summary: Option<String>,
+
+    /// The problem was configuration, caching or a misunderstanding: record it, make no branch
+    #[arg(long, conflicts_with_all = ["from", "reproduced"])]
+    pub not_code: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GuardArgs {
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// The hotfix branch to approve (default: the current branch)
+    pub branch: Option<String>,
+
+    /// Push the approval to the remote so the author sees it
+    #[arg(long)]
+    pub push: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// Push the release tag (and production branch) after verify passed
+    #[arg(long)]
+    pub push: bool,
+
+    /// The new version (default: the base version with the patch number raised)
+    #[arg(long, value_name = "VERSION")]
+    pub version: Option<String>,
+
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeBackArgs {
+    /// Go on after the conflicts of the current target are resolved and staged
+    #[arg(long, conflicts_with = "abort")]
+    pub r#continue: bool,
+
+    /// Give up the merge in progress and restore the target as it was
+    #[arg(long)]
+    pub abort: bool,
+
+    /// Merge on a new branch merge-back/<name>-into-<target> and push it for a pull request
+    #[arg(long)]
+    pub via_branch: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FinishArgs {
+    /// Push the release tag after verify passed
+    #[arg(long)]
+    pub push: bool,
+
+    /// Merge back through a branch pushed for a pull request
+    #[arg(long)]
+    pub via_branch: bool,
+
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AbortArgs {
+    /// The hotfix to abandon (default: the one checked out)
+    pub name: Option<String>,
+
+    /// Also delete the hotfix branch
+    #[arg(long)]
+    pub delete: bool,
+
+    /// With --delete: delete the branch even if it holds commits no other ref has
+    #[arg(long, requires = "delete")]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RetroArgs {
+    /// The release to review (default: the newest hotfix release)
+    pub version: Option<String>,
+
+    /// Why did this reach production?
+    #[arg(long, value_name = "TEXT")]
+    pub why: Option<String>,
+
+    /// What would catch it earlier next time?
+    #[arg(long, value_name = "TEXT")]
+    pub catch: Option<String>,
+
+    /// The root-cause category
+    #[arg(long, value_enum, value_name = "CATEGORY")]
+    pub cause: Option<Cause>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Cause {
+    RegressionTesting,
+    MissingCoverage,
+    EnvironmentConfig,
+    UntestedEdgeCase,
+    ExternalDependency,
+    Other,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Only hotfixes since this date (YYYY-MM-DD)
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to generate completions for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Remove the throwaway repository at the end
+    #[arg(long)]
+    pub clean: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

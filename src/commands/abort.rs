@@ -1,0 +1,103 @@
+//! `hotfix abort`: abandon the hotfix in progress and return to the branch it started from.
+
+use anyhow::Result;
+
+use crate::app::Ctx;
+use crate::cli::AbortArgs;
+use crate::commands::init::detect_development;
+use crate::error::Refusal;
+use crate::git::{Head, short};
+
+pub fn abort(ctx: &Ctx, args: &AbortArgs) -> Result<()> {
+    let repo = &ctx.repo;
+    let state = match ctx.store.read() {
+        Ok(s) => s,
+        Err(e) if is_damaged(&e) => return abort_damaged(ctx),
+        Err(e) => return Err(e),
+    };
+    let h = ctx.select(&state, args.name.as_deref())?.clone();
+    let on_branch = matches!(repo.head()?, Head::Branch(ref b, _) if *b == h.branch);
+    let tip = repo.branch_tip(&h.branch)?;
+
+    // Read-only checks first: nothing changes unless all of them pass.
+    let back_to = if on_branch {
+        repo.require_clean("aborting the hotfix")?;
+        Some(return_branch(ctx, &h.return_to)?)
+    } else {
+        None
+    };
+    if args.delete && tip.is_some() && !args.force {
+        let lost = repo.commits_only_on(&h.branch)?;
+        if let Some(first) = lost.first() {
+            let plural = if lost.len() == 1 { "" } else { "s" };
+            return Err(Refusal::usage(format!(
+                "{} holds {} commit{plural} that no other branch or tag has ({} {}), so deleting it would lose them",
+                h.branch,
+                lost.len(),
+                short(*first),
+                repo.commit_summary(*first)?
+            ))
+            .hint("abort without --delete to keep the branch, or add --force to delete it anyway")
+            .into());
+        }
+    }
+
+    if let Some(target) = &back_to {
+        repo.switch(target)?;
+    }
+    if args.delete && tip.is_some() {
+        repo.delete_branch(&h.branch)?;
+    }
+    ctx.store.update(|s| {
+        s.hotfixes.remove(&h.branch);
+        Ok(())
+    })?;
+
+    let ui = ctx.ui;
+    ui.status(format!("Abandoned hotfix {}.", h.branch));
+    if let Some(target) = back_to {
+        ui.status(format!("Switched back to {target}."));
+    }
+    match (args.delete, tip) {
+        (true, Some(t)) => ui.status(format!("Deleted branch {} (was {}).", h.branch, short(t))),
+        (false, Some(_)) => ui.status(format!(
+            "The branch {} is kept; delete it with `git branch -D {}` when no longer needed.",
+            h.branch, h.branch
+        )),
+        (_, None) => {}
+    }
+    Ok(())
+}
+
+/// The branch to return to: where the user started, else the development branch.
+fn return_branch(ctx: &Ctx, started_from: &str) -> Result<String> {
+    if ctx.repo.branch_tip(started_from)?.is_some() {
+        return Ok(started_from.to_string());
+    }
+    if let Some(dev) = detect_development(&ctx.repo)?.filter(|d| ctx.repo.branch_tip(d).ok().flatten().is_some()) {
+        ctx.ui.warn(format!("{started_from} no longer exists; returning to {dev}"));
+        return Ok(dev);
+    }
+    Err(Refusal::usage(format!(
+        "the branch this hotfix started from ({started_from}) no longer exists, and there is no development branch to return to"
+    ))
+    .hint("switch to a branch with `git switch <branch>`, then run `hotfix abort` again")
+    .into())
+}
+
+fn is_damaged(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<Refusal>())
+        .any(|r| r.to_string().contains("is damaged"))
+}
+
+/// A damaged state file: set it aside (nothing is deleted) so the user can go on.
+fn abort_damaged(ctx: &Ctx) -> Result<()> {
+    let aside = ctx.store.set_aside()?;
+    ctx.ui.warn(format!(
+        "the hotfix state file was damaged; moved it to {} (nothing was deleted)",
+        aside.display()
+    ));
+    ctx.ui.status("No hotfix is in progress now; your branches and commits are as they were.");
+    Ok(())
+}

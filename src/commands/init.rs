@@ -1,0 +1,81 @@
+//! `hotfix init`: writes hotfix.toml with defaults detected from the repository.
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+
+use crate::app::Ctx;
+use crate::config::{self, FILE_NAME};
+use crate::error::Refusal;
+use crate::git::Repo;
+use crate::version;
+
+/// Tag patterns `init` recognises, most common first.
+const CANDIDATE_PATTERNS: &[&str] = &["v*", "[0-9]*", "release-*", "release/*", "rel-*"];
+
+pub fn init(ctx: &Ctx) -> Result<()> {
+    let repo = &ctx.repo;
+    let root = repo.workdir()?;
+    let path = root.join(FILE_NAME);
+    if path.exists() {
+        return Err(Refusal::usage(format!("{} already exists; init never overwrites it", path.display()))
+            .hint("edit it by hand (hotfix.toml.example documents every key)")
+            .into());
+    }
+    let pattern = detect_tag_pattern(repo)?;
+    let development = detect_development(repo)?;
+    let text = config::template(development.as_deref().unwrap_or(""), pattern.as_deref().unwrap_or("v*"));
+    // create_new: never overwrite a file that appeared since the check above
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .with_context(|| format!("could not create {}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("could not write {}", path.display()))?;
+
+    ctx.ui.status(format!("Wrote {FILE_NAME}:"));
+    match &pattern {
+        Some(p) => ctx.ui.status(format!("  release.tag_pattern = \"{p}\" (from the release tags)")),
+        None => ctx.ui.warn("no release tags found; release.tag_pattern is the default \"v*\""),
+    }
+    match &development {
+        Some(d) => ctx.ui.status(format!("  branches.development = \"{d}\"")),
+        None => ctx.ui.warn("no development branch found; set branches.development"),
+    }
+    ctx.ui.status("Review it, commit it, and the policy applies to every hotfix started after that.");
+    Ok(())
+}
+
+/// The candidate pattern that matches the most stable release tags.
+pub fn detect_tag_pattern(repo: &Repo) -> Result<Option<String>> {
+    let mut best: Option<(&str, usize)> = None;
+    for pattern in CANDIDATE_PATTERNS {
+        let count = repo
+            .tag_names(pattern)?
+            .iter()
+            .filter(|t| version::version_of(t, pattern).is_some_and(|v| version::is_stable(&v)))
+            .count();
+        if count > 0 && best.is_none_or(|(_, n)| count > n) {
+            best = Some((pattern, count));
+        }
+    }
+    Ok(best.map(|(p, _)| p.to_string()))
+}
+
+/// `develop` if it exists (locally or on origin), else the remote's default branch, else main,
+/// else master.
+pub fn detect_development(repo: &Repo) -> Result<Option<String>> {
+    if repo.branch_tip("develop")?.is_some() || repo.remote_branch_tip("origin/develop")?.is_some() {
+        return Ok(Some("develop".into()));
+    }
+    if let Some(d) = repo.remote_default_branch() {
+        return Ok(Some(d));
+    }
+    for name in ["main", "master"] {
+        if repo.branch_tip(name)?.is_some() {
+            return Ok(Some(name.into()));
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,202 @@
+//! `hotfix status`: the hotfix in progress, reconciled with the repository as it is now.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::app::Ctx;
+use crate::git::{Head, Oid, short};
+use crate::state::{Hotfix, Phase};
+use crate::steps::Step;
+
+/// One gate as judged now, against the tree at the branch tip.
+#[derive(Debug, Clone, Serialize)]
+pub struct GateView {
+    pub gate: &'static str,
+    pub passed: bool,
+    pub reason: String,
+}
+
+/// What `status` reports about one hotfix.
+#[derive(Debug, Clone, Serialize)]
+pub struct HotfixView {
+    pub name: String,
+    pub branch: String,
+    pub base_tag: Option<String>,
+    pub base_commit: String,
+    pub head_commit: Option<String>,
+    pub tree: Option<String>,
+    pub commits: usize,
+    pub checked_out: bool,
+    pub severity: String,
+    pub reproduced: bool,
+    pub summary: String,
+    pub author: String,
+    pub started_at: jiff::Timestamp,
+    pub step: Step,
+    pub gates: Vec<GateView>,
+    /// A sentence on anything that needs attention (an interrupted start, a deleted branch).
+    pub problem: Option<String>,
+    pub next: String,
+}
+
+#[derive(Debug, Serialize)]
+struct StatusJson<'a> {
+    hotfix: Option<&'a HotfixView>,
+    in_progress: Vec<&'a str>,
+}
+
+pub fn status(ctx: &Ctx) -> Result<()> {
+    let state = ctx.store.read()?;
+    let current = ctx.current(&state)?;
+    let current_view = current.map(|h| view(ctx, h)).transpose()?;
+    let others: Vec<&str> = state
+        .hotfixes
+        .keys()
+        .map(String::as_str)
+        .filter(|b| current.is_none_or(|h| h.branch != *b))
+        .collect();
+    let ui = ctx.ui;
+    if ui.json {
+        let mut all: Vec<&str> = state.hotfixes.keys().map(String::as_str).collect();
+        all.sort();
+        ui.data(serde_json::to_string_pretty(&StatusJson {
+            hotfix: current_view.as_ref(),
+            in_progress: all,
+        })?);
+        return Ok(());
+    }
+    let Some(v) = current_view else {
+        ui.data("No hotfix checked out.");
+        if others.is_empty() {
+            ui.data("next: hotfix start <name>");
+        } else {
+            ui.data("In progress:");
+            for b in &others {
+                let h = &state.hotfixes[*b];
+                let note = view(ctx, h)?.problem.map(|p| format!(" ({p})")).unwrap_or_default();
+                ui.data(format!("  {b}: {}{note}", h.summary));
+            }
+            let first = &state.hotfixes[others[0]];
+            ui.data(format!("next: {}", view(ctx, first)?.next));
+        }
+        return Ok(());
+    };
+    let base = match &v.base_tag {
+        Some(t) => format!("{t} ({})", short_str(&v.base_commit)),
+        None => short_str(&v.base_commit),
+    };
+    ui.data(format!("{} {}: {}", ui.bold("hotfix"), ui.bold(&v.branch), v.summary));
+    ui.data(format!("  base      {base}"));
+    if let Some(head) = &v.head_commit {
+        let plural = if v.commits == 1 { "" } else { "s" };
+        ui.data(format!("  head      {}, {} commit{plural} on the branch", short_str(head), v.commits));
+    }
+    let reproduced = if v.reproduced { " (reproduced)" } else { "" };
+    ui.data(format!("  severity  {}{reproduced}", v.severity));
+    ui.data(format!(
+        "  started   {} by {}",
+        v.started_at.strftime("%Y-%m-%d %H:%M UTC"),
+        v.author
+    ));
+    ui.data(format!("  step      {}", v.step));
+    ui.data("  gates");
+    for g in &v.gates {
+        let mark = if g.passed { ui.ok_mark() } else { ui.fail_mark() };
+        ui.data(format!("    {mark} {:<7} {}", g.gate, g.reason));
+    }
+    if let Some(p) = &v.problem {
+        ui.data(format!("  {} {p}", ui.fail_mark()));
+    }
+    if !others.is_empty() {
+        ui.data(format!("  also in progress: {}", others.join(", ")));
+    }
+    ui.data(format!("next: {}", v.next));
+    Ok(())
+}
+
+/// Judges a hotfix against the repository as it is now: the state file says what was done, the
+/// repository says what is true (a branch deleted or commits made by hand).
+pub fn view(ctx: &Ctx, h: &Hotfix) -> Result<HotfixView> {
+    let repo = &ctx.repo;
+    let tip = repo.branch_tip(&h.branch)?;
+    let checked_out = matches!(repo.head()?, Head::Branch(ref b, _) if *b == h.branch);
+    let base = Oid::from_str(&h.base_commit)?;
+    let commits = match tip {
+        Some(t) => repo.count_commits(base, t)?,
+        None => 0,
+    };
+    let tree = tip.map(|t| repo.tree_of(t)).transpose()?;
+    let gates = gates(h, commits);
+
+    let (step, problem, next) = match (h.phase, tip) {
+        (Phase::Starting, None) => (
+            Step::Branch,
+            Some("start was interrupted before the branch was made".to_string()),
+            format!("hotfix start {} (to finish starting) or hotfix abort {}", h.name, h.name),
+        ),
+        (Phase::Open, None) => (
+            h.phase_step(),
+            Some(format!("the branch {} no longer exists (deleted by hand?)", h.branch)),
+            format!("hotfix abort {} (forgets this hotfix)", h.name),
+        ),
+        (_, Some(_)) if !checked_out => (
+            if commits == 0 { Step::Fix } else { Step::Guard },
+            None,
+            format!("git switch {}", h.branch),
+        ),
+        (_, Some(_)) if commits == 0 => (
+            Step::Fix,
+            None,
+            "commit the fix on this branch, then run `hotfix guard`".to_string(),
+        ),
+        (_, Some(_)) => (Step::Guard, None, "hotfix guard".to_string()),
+    };
+    Ok(HotfixView {
+        name: h.name.clone(),
+        branch: h.branch.clone(),
+        base_tag: h.base_tag.clone(),
+        base_commit: h.base_commit.clone(),
+        head_commit: tip.map(|t| t.to_string()),
+        tree: tree.map(|t| t.to_string()),
+        commits,
+        checked_out,
+        severity: h.severity.clone(),
+        reproduced: h.reproduced,
+        summary: h.summary.clone(),
+        author: format!("{} <{}>", h.author_name, h.author_email),
+        started_at: h.started_at,
+        step,
+        gates,
+        problem,
+        next,
+    })
+}
+
+/// The three gates. Until the gate commands exist, none of them can have passed.
+fn gates(h: &Hotfix, commits: usize) -> Vec<GateView> {
+    let nothing = if commits == 0 { "no fix committed yet" } else { "not run yet" };
+    vec![
+        GateView {
+            gate: "guard",
+            passed: false,
+            reason: nothing.to_string(),
+        },
+        GateView {
+            gate: "review",
+            passed: false,
+            reason: format!(
+                "no approval yet (needs {})",
+                h.policy.review.approvals
+            ),
+        },
+        GateView {
+            gate: "test",
+            passed: false,
+            reason: nothing.to_string(),
+        },
+    ]
+}
+
+fn short_str(oid: &str) -> String {
+    Oid::from_str(oid).map(short).unwrap_or_else(|_| oid.to_string())
+}

@@ -1,0 +1,361 @@
+//! Every local git operation, behind one `Repo` type. Each call names what it was doing when it
+//! fails; "not found" is an `Option`. Network work (fetch, push) runs the `git` program so the
+//! user's credential helpers and ssh configuration apply.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, anyhow};
+pub use git2::Oid;
+use git2::{BranchType, ErrorCode, Repository, StatusOptions};
+
+use crate::error::Refusal;
+
+pub struct Repo {
+    repo: Repository,
+}
+
+/// Where HEAD points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Head {
+    /// On a branch (short name) at a commit.
+    Branch(String, Oid),
+    /// On a branch with no commit yet.
+    Unborn(String),
+    Detached(Oid),
+}
+
+/// A person as git records them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub name: String,
+    pub email: String,
+}
+
+impl Repo {
+    /// Opens the repository containing `path`, as git does.
+    pub fn discover(path: &Path) -> Result<Repo> {
+        let repo = Repository::discover(path).map_err(|e| match e.code() {
+            ErrorCode::NotFound => Refusal::usage(format!(
+                "not a git repository (or any parent up to the root): {}",
+                path.display()
+            ))
+            .hint("run hotfix inside a git repository, or point at one with -C <path>")
+            .into(),
+            ErrorCode::Owner => Refusal::usage(format!(
+                "the repository at {} is owned by another user, and git refuses it as unsafe",
+                path.display()
+            ))
+            .hint(format!(
+                "if you trust it: git config --global --add safe.directory {}",
+                path.display()
+            ))
+            .into(),
+            _ => anyhow!(e).context(format!("could not open a git repository at {}", path.display())),
+        })?;
+        Ok(Repo { repo })
+    }
+
+    /// The working tree's root; a bare repository is refused.
+    pub fn workdir(&self) -> Result<&Path> {
+        self.repo.workdir().ok_or_else(|| {
+            Refusal::usage("this is a bare repository; hotfix needs a working tree")
+                .hint("run it in a clone with a working tree")
+                .into()
+        })
+    }
+
+    /// The git directory shared by all worktrees of this repository.
+    pub fn common_dir(&self) -> PathBuf {
+        self.repo.commondir().to_path_buf()
+    }
+
+    pub fn is_bare(&self) -> bool {
+        self.repo.is_bare()
+    }
+
+    pub fn head(&self) -> Result<Head> {
+        match self.repo.head() {
+            Ok(r) => {
+                let oid = r.target().context("HEAD points at no commit")?;
+                if self.repo.head_detached().context("could not read HEAD")? {
+                    Ok(Head::Detached(oid))
+                } else {
+                    Ok(Head::Branch(
+                        r.shorthand().context("HEAD's branch name is not UTF-8")?.to_string(),
+                        oid,
+                    ))
+                }
+            }
+            Err(e) if e.code() == ErrorCode::UnbornBranch => {
+                let r = self.repo.find_reference("HEAD").context("could not read HEAD")?;
+                let target = r.symbolic_target().ok().flatten().unwrap_or("refs/heads/main");
+                Ok(Head::Unborn(target.trim_start_matches("refs/heads/").to_string()))
+            }
+            Err(e) => Err(anyhow!(e).context("could not read HEAD")),
+        }
+    }
+
+    /// The branch checked out, or a refusal saying why there is none.
+    pub fn current_branch(&self) -> Result<(String, Oid)> {
+        match self.head()? {
+            Head::Branch(name, oid) => Ok((name, oid)),
+            Head::Detached(oid) => Err(Refusal::usage(format!(
+                "HEAD is detached at {}; hotfix needs to know which branch to come back to",
+                short(oid)
+            ))
+            .hint("check out a branch first, e.g. `git switch <branch>`")
+            .into()),
+            Head::Unborn(name) => Err(Refusal::usage(format!(
+                "branch {name} has no commits yet; there is nothing to fix"
+            ))
+            .into()),
+        }
+    }
+
+    /// The commit a local branch points at.
+    pub fn branch_tip(&self, name: &str) -> Result<Option<Oid>> {
+        match self.repo.find_branch(name, BranchType::Local) {
+            Ok(b) => Ok(b.get().target()),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) if e.code() == ErrorCode::InvalidSpec => Ok(None),
+            Err(e) => Err(anyhow!(e).context(format!("could not look up branch {name}"))),
+        }
+    }
+
+    /// The commit a remote-tracking branch (`origin/main`) points at.
+    pub fn remote_branch_tip(&self, name: &str) -> Result<Option<Oid>> {
+        match self.repo.find_branch(name, BranchType::Remote) {
+            Ok(b) => Ok(b.get().target()),
+            Err(e) if matches!(e.code(), ErrorCode::NotFound | ErrorCode::InvalidSpec) => Ok(None),
+            Err(e) => Err(anyhow!(e).context(format!("could not look up remote branch {name}"))),
+        }
+    }
+
+    pub fn is_valid_branch_name(name: &str) -> bool {
+        !name.starts_with('-') && git2::Branch::name_is_valid(name).unwrap_or(false)
+    }
+
+    /// The remote's default branch (`origin/HEAD` → `main`), if recorded.
+    pub fn remote_default_branch(&self) -> Option<String> {
+        let r = self.repo.find_reference("refs/remotes/origin/HEAD").ok()?;
+        let target = r.symbolic_target().ok().flatten()?;
+        Some(target.strip_prefix("refs/remotes/origin/")?.to_string())
+    }
+
+    /// Paths with staged or unstaged changes to tracked files (untracked files are not lost by
+    /// a checkout, which refuses to overwrite them), at most `limit` of them.
+    pub fn changed_paths(&self, limit: usize) -> Result<Vec<String>> {
+        let mut opts = StatusOptions::new();
+        opts.include_untracked(false)
+            .include_ignored(false)
+            .exclude_submodules(true);
+        let statuses = self
+            .repo
+            .statuses(Some(&mut opts))
+            .context("could not read the working tree's status")?;
+        Ok(statuses
+            .iter()
+            .filter(|s| !s.status().is_empty() && !s.status().is_ignored())
+            .take(limit)
+            .map(|s| String::from_utf8_lossy(s.path_bytes()).into_owned())
+            .collect())
+    }
+
+    /// Refuses when tracked files have changes, naming a few: nothing is ever discarded.
+    pub fn require_clean(&self, doing: &str) -> Result<()> {
+        let changed = self.changed_paths(4)?;
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let mut list = changed.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+        if changed.len() > 3 {
+            list.push_str(", …");
+        }
+        Err(Refusal::usage(format!(
+            "the working tree has uncommitted changes ({list}); {doing} needs a clean tree"
+        ))
+        .hint("commit or stash them first (`git stash`); nothing was changed")
+        .into())
+    }
+
+    /// Names of tags matching a glob (git's fnmatch), unsorted.
+    pub fn tag_names(&self, pattern: &str) -> Result<Vec<String>> {
+        let names = self
+            .repo
+            .tag_names(Some(pattern))
+            .with_context(|| format!("could not list tags matching {pattern}"))?;
+        Ok(names.iter().filter_map(|n| n.ok().flatten().map(String::from)).collect())
+    }
+
+    /// The commit a tag (lightweight or annotated) points at.
+    pub fn tag_commit(&self, name: &str) -> Result<Option<Oid>> {
+        let r = match self.repo.find_reference(&format!("refs/tags/{name}")) {
+            Ok(r) => r,
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
+            Err(e) => return Err(anyhow!(e).context(format!("could not read tag {name}"))),
+        };
+        let commit = r
+            .peel_to_commit()
+            .with_context(|| format!("tag {name} does not point at a commit"))?;
+        Ok(Some(commit.id()))
+    }
+
+    /// Resolves a revision (tag, branch, sha, `HEAD~2`) to a commit.
+    pub fn resolve_commit(&self, rev: &str) -> Result<Option<Oid>> {
+        match self.repo.revparse_single(rev) {
+            Ok(obj) => match obj.peel_to_commit() {
+                Ok(c) => Ok(Some(c.id())),
+                Err(_) => Ok(None),
+            },
+            Err(e) if matches!(e.code(), ErrorCode::NotFound | ErrorCode::InvalidSpec | ErrorCode::Ambiguous) => {
+                Ok(None)
+            }
+            Err(e) => Err(anyhow!(e).context(format!("could not resolve {rev}"))),
+        }
+    }
+
+    pub fn tree_of(&self, commit: Oid) -> Result<Oid> {
+        Ok(self
+            .repo
+            .find_commit(commit)
+            .with_context(|| format!("could not read commit {commit}"))?
+            .tree_id())
+    }
+
+    pub fn commit_summary(&self, commit: Oid) -> Result<String> {
+        let c = self
+            .repo
+            .find_commit(commit)
+            .with_context(|| format!("could not read commit {commit}"))?;
+        Ok(String::from_utf8_lossy(c.summary_bytes().unwrap_or_default()).into_owned())
+    }
+
+    pub fn create_branch(&self, name: &str, at: Oid) -> Result<()> {
+        let commit = self.repo.find_commit(at).with_context(|| format!("could not read commit {at}"))?;
+        self.repo
+            .branch(name, &commit, false)
+            .with_context(|| format!("could not create branch {name}"))?;
+        Ok(())
+    }
+
+    /// Checks out a local branch the way `git switch` does: refuses rather than overwrite
+    /// local changes or untracked files.
+    pub fn switch(&self, branch: &str) -> Result<()> {
+        let refname = format!("refs/heads/{branch}");
+        let target = self
+            .repo
+            .revparse_single(&refname)
+            .with_context(|| format!("could not find branch {branch}"))?;
+        let mut opts = git2::build::CheckoutBuilder::new();
+        opts.safe();
+        self.repo.checkout_tree(&target, Some(&mut opts)).map_err(|e| {
+            if e.code() == ErrorCode::Conflict {
+                anyhow::Error::new(
+                    Refusal::usage(format!(
+                        "switching to {branch} would overwrite local files ({})",
+                        e.message()
+                    ))
+                    .hint("move or commit those files, then run the command again; nothing was changed"),
+                )
+            } else {
+                anyhow!(e).context(format!("could not check out {branch}"))
+            }
+        })?;
+        self.repo
+            .set_head(&refname)
+            .with_context(|| format!("could not point HEAD at {branch}"))?;
+        Ok(())
+    }
+
+    pub fn delete_branch(&self, name: &str) -> Result<()> {
+        let mut b = self
+            .repo
+            .find_branch(name, BranchType::Local)
+            .with_context(|| format!("could not find branch {name}"))?;
+        b.delete().with_context(|| format!("could not delete branch {name}"))
+    }
+
+    /// Commits reachable from `branch` and from no other branch, tag or remote-tracking ref:
+    /// what deleting the branch would lose.
+    pub fn commits_only_on(&self, branch: &str) -> Result<Vec<Oid>> {
+        let Some(tip) = self.branch_tip(branch)? else {
+            return Ok(Vec::new());
+        };
+        let own = format!("refs/heads/{branch}");
+        let mut walk = self.repo.revwalk().context("could not walk history")?;
+        walk.push(tip).context("could not walk history")?;
+        for r in self.repo.references().context("could not list references")? {
+            let r = r.context("could not read a reference")?;
+            if r.name_bytes() == own.as_bytes() {
+                continue;
+            }
+            if let Ok(c) = r.peel_to_commit() {
+                walk.hide(c.id()).context("could not walk history")?;
+            }
+        }
+        walk.map(|o| o.context("could not walk history")).collect()
+    }
+
+    /// How many commits `to` has that `from` does not (`git rev-list --count from..to`).
+    pub fn count_commits(&self, from: Oid, to: Oid) -> Result<usize> {
+        if from == to {
+            return Ok(0);
+        }
+        let mut walk = self.repo.revwalk().context("could not walk history")?;
+        walk.push(to).context("could not walk history")?;
+        walk.hide(from).context("could not walk history")?;
+        Ok(walk.count())
+    }
+
+    /// The identity git would record for a commit made here (config, or GIT_AUTHOR_* env).
+    pub fn identity(&self) -> Result<Identity> {
+        let sig = self.repo.author_from_env().map_err(|_| {
+            Refusal::usage("git does not know who you are (user.name and user.email are not set)")
+                .hint("run `git config user.name \"Your Name\"` and `git config user.email you@example.com`")
+        })?;
+        Ok(Identity {
+            name: String::from_utf8_lossy(sig.name_bytes()).into_owned(),
+            email: String::from_utf8_lossy(sig.email_bytes()).into_owned(),
+        })
+    }
+
+    /// Writes a blob and points `refname` at it: small records that travel with fetch and push.
+    pub fn write_record_ref(&self, refname: &str, content: &[u8], log: &str) -> Result<Oid> {
+        let blob = self.repo.blob(content).context("could not write a record to git")?;
+        self.repo
+            .reference(refname, blob, true, log)
+            .with_context(|| format!("could not write {refname}"))?;
+        Ok(blob)
+    }
+
+    /// The contents of every blob under a ref prefix (`refs/hotfix/not-code/`).
+    pub fn read_record_refs(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let glob = format!("{prefix}*");
+        let mut out = Vec::new();
+        for r in self.repo.references_glob(&glob).with_context(|| format!("could not list {glob}"))? {
+            let r = r.context("could not read a reference")?;
+            let Some(target) = r.target() else { continue };
+            let Ok(blob) = self.repo.find_blob(target) else { continue };
+            out.push((String::from_utf8_lossy(r.name_bytes()).into_owned(), blob.content().to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Runs the `git` program here (for network operations and hooks).
+    pub fn git_command(&self) -> Result<Command> {
+        let mut cmd = Command::new("git");
+        cmd.current_dir(self.repo.workdir().unwrap_or_else(|| self.repo.path()));
+        Ok(cmd)
+    }
+
+    pub fn raw(&self) -> &Repository {
+        &self.repo
+    }
+}
+
+/// The abbreviated form of an object id, as git prints it.
+pub fn short(oid: Oid) -> String {
+    let s = oid.to_string();
+    s[..s.len().min(10)].to_string()
+}

@@ -1,0 +1,20 @@
+//! `hotfix`: make a team's emergency production fix safe.
+//!
+//! The pipeline — confirm, branch from the production tag, diff-size guard, review, test,
+//! deploy, merge back — lives in [`steps`], one module per step. [`git`] wraps every git call,
+//! [`state`] keeps the per-repository state file, [`config`] reads `hotfix.toml`, [`ui`] owns
+//! output and prompts.
+
+pub mod app;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod fault;
+pub mod git;
+pub mod state;
+pub mod steps;
+pub mod ui;
+pub mod version;
+
+pub use app::run;

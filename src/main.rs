@@ -1,0 +1,31 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use hotfix::cli::Cli;
+use hotfix::error::{Refusal, exit_code_for};
+use hotfix::ui::Ui;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ui = Ui::from_args(&cli.global);
+    match hotfix::run(cli, &ui) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            report(&err);
+            exit_code_for(&err)
+        }
+    }
+}
+
+/// One sentence saying what is wrong, the causes under it, and how to proceed.
+fn report(err: &anyhow::Error) {
+    let red = console::Style::new().red().bold().for_stderr();
+    eprintln!("{} {err}", red.apply_to("error:"));
+    for cause in err.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+    if let Some(hint) = err.chain().find_map(|e| e.downcast_ref::<Refusal>()).and_then(Refusal::hint_text) {
+        let cyan = console::Style::new().cyan().for_stderr();
+        eprintln!("{} {hint}", cyan.apply_to("hint:"));
+    }
+}

@@ -1,0 +1,227 @@
+//! The per-repository state file: `<common git dir>/hotfix/state.toml`, shared by all worktrees.
+//!
+//! Written atomically (temp file in the same folder, sync, rename) under a lock file, so a
+//! process killed at any moment leaves either the old or the new state, never a torn one.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::error::Refusal;
+use crate::fault;
+use crate::steps::Step;
+
+pub const STATE_VERSION: u32 = 1;
+const LOCK_WAIT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    pub version: u32,
+    /// Hotfixes in progress, keyed by branch name.
+    #[serde(default)]
+    pub hotfixes: BTreeMap<String, Hotfix>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            version: STATE_VERSION,
+            hotfixes: BTreeMap::new(),
+        }
+    }
+}
+
+/// Where a hotfix is in its life; the gates themselves are judged live against the tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// `start` recorded the hotfix and is creating and checking out its branch.
+    Starting,
+    /// The branch exists; the fix and the gates are under way.
+    Open,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hotfix {
+    pub name: String,
+    pub branch: String,
+    /// The production tag the branch started from; `None` when `--from` named a non-tag revision.
+    pub base_tag: Option<String>,
+    pub base_commit: String,
+    /// The branch the user was on at `start`; `abort` returns there.
+    pub return_to: String,
+    pub severity: String,
+    pub summary: String,
+    pub reproduced: bool,
+    pub author_name: String,
+    pub author_email: String,
+    pub started_at: jiff::Timestamp,
+    pub phase: Phase,
+    /// The policy in force at `start` (SPEC promise 3): later edits to hotfix.toml do not apply.
+    pub policy: Config,
+}
+
+impl Hotfix {
+    /// The first step not yet done, for display; gates are re-judged by their own modules.
+    pub fn phase_step(&self) -> Step {
+        match self.phase {
+            Phase::Starting => Step::Branch,
+            Phase::Open => Step::Fix,
+        }
+    }
+}
+
+/// Reads and writes the state file of one repository.
+pub struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    /// The store in `<common git dir>/hotfix/`.
+    pub fn new(common_dir: &Path) -> Store {
+        Store {
+            dir: common_dir.join("hotfix"),
+        }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.join("state.toml")
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        self.dir.join("state.lock")
+    }
+
+    /// The current state; a missing file is the empty state. Readers need no lock: the file is
+    /// only ever replaced whole by a rename.
+    pub fn read(&self) -> Result<State> {
+        let path = self.path();
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!("could not read {}", path.display())));
+            }
+        };
+        parse(&text, &path)
+    }
+
+    /// Reads the state under the lock, lets `change` edit it, and writes it back atomically.
+    /// Nothing is written when `change` fails.
+    pub fn update<T>(&self, change: impl FnOnce(&mut State) -> Result<T>) -> Result<T> {
+        let _lock = self.lock()?;
+        let mut state = self.read()?;
+        let out = change(&mut state)?;
+        self.write_locked(&state)?;
+        Ok(out)
+    }
+
+    /// Moves a damaged state file aside (nothing is deleted) and returns where it went.
+    pub fn set_aside(&self) -> Result<PathBuf> {
+        let _lock = self.lock()?;
+        let stamp = jiff::Timestamp::now().as_second();
+        let aside = self.dir.join(format!("state.toml.damaged-{stamp}"));
+        fs::rename(self.path(), &aside)
+            .with_context(|| format!("could not move {} aside", self.path().display()))?;
+        Ok(aside)
+    }
+
+    fn lock(&self) -> Result<File> {
+        fs::create_dir_all(&self.dir)
+            .with_context(|| format!("could not create {}", self.dir.display()))?;
+        let path = self.lock_path();
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("could not open the lock file {}", path.display()))?;
+        let started = Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(file),
+                Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_WAIT => {
+                    std::thread::sleep(Duration::from_millis(25));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(Refusal::usage(format!(
+                        "another hotfix command is changing this repository's hotfix state (lock held on {})",
+                        path.display()
+                    ))
+                    .hint("wait for it to finish, then run this command again")
+                    .into());
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(anyhow::Error::new(e).context(format!("could not lock {}", path.display())));
+                }
+            }
+        }
+    }
+
+    fn write_locked(&self, state: &State) -> Result<()> {
+        let text = toml::to_string(state).context("could not serialise the hotfix state")?;
+        write_atomic(&self.path(), text.as_bytes())
+    }
+}
+
+/// Replaces `path` with `bytes` so that a crash at any moment leaves the old or the new content.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().context("state path has no folder")?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".state.toml.")
+        .tempfile_in(dir)
+        .with_context(|| format!("could not create a temporary file in {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("could not write {}", tmp.path().display()))?;
+    fault::point("state-before-rename");
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("could not replace {}", path.display()))?;
+    // make the rename itself durable
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+fn parse(text: &str, path: &Path) -> Result<State> {
+    let damaged = |what: String| {
+        Refusal::usage(format!("the hotfix state file {} is damaged: {what}", path.display()))
+            .hint("run `hotfix abort` to set it aside and return to your branch (nothing is deleted)")
+    };
+    #[derive(Deserialize)]
+    struct Versioned {
+        version: Option<u32>,
+    }
+    let v: Versioned = toml::from_str(text).map_err(|e| damaged(e.message().trim().to_string()))?;
+    match v.version {
+        Some(STATE_VERSION) => {}
+        Some(n) if n > STATE_VERSION => {
+            return Err(Refusal::usage(format!(
+                "the hotfix state file {} was written by a newer hotfix (state version {n})",
+                path.display()
+            ))
+            .hint("upgrade hotfix to go on with this hotfix")
+            .into());
+        }
+        Some(n) => return Err(damaged(format!("unknown state version {n}")).into()),
+        None => return Err(damaged("it has no version field".into()).into()),
+    }
+    toml::from_str(text).map_err(|e| {
+        let (line, col) = e
+            .span()
+            .map(|s| {
+                let before = &text[..s.start.min(text.len())];
+                (before.matches('\n').count() + 1, before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1)
+            })
+            .unwrap_or((1, 1));
+        damaged(format!("{line}:{col}: {}", e.message().trim())).into()
+    })
+}

@@ -1,0 +1,160 @@
+//! `hotfix start`: the confirm step, then a branch from the production release tag.
+
+use anyhow::Result;
+
+use crate::app::Ctx;
+use crate::cli::StartArgs;
+use crate::config::Config;
+use crate::error::Refusal;
+use crate::fault;
+use crate::git::{Oid, Repo, short};
+use crate::state::{Hotfix, Phase};
+use crate::steps::confirm;
+use crate::version;
+
+/// Where the hotfix branch starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Base {
+    pub tag: Option<String>,
+    pub commit: Oid,
+}
+
+pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
+    let repo = &ctx.repo;
+    let root = repo.workdir()?;
+    let config = Config::load(root)?;
+    let branch = format!("{}{}", config.branches.prefix, args.name);
+    if args.name.trim().is_empty() || !Repo::is_valid_branch_name(&branch) {
+        return Err(Refusal::usage(format!("`{}` cannot name a hotfix: {branch} is not a valid branch name", args.name))
+            .hint("use letters, digits, '-' and '/' (e.g. `hotfix start login-500`)")
+            .into());
+    }
+    let who = repo.identity()?;
+
+    if args.not_code {
+        let summary = confirm::summary(ctx.ui, args)?;
+        let severity = args.severity.as_deref().map(|s| config.check_severity(s)).transpose()?;
+        let refname = confirm::record_not_code(repo, &who, &args.name, summary, severity)?;
+        ctx.ui.status(format!(
+            "Recorded `{}` as not a code change (configuration, caching or a misunderstanding); no branch was made.",
+            args.name
+        ));
+        ctx.ui.verbose(format!("stored as {refname}; push it with `git push origin 'refs/hotfix/*'`"));
+        return Ok(());
+    }
+
+    // Everything read-only first: nothing changes until all checks passed and all answers are in.
+    let (return_to, _) = repo.current_branch()?;
+    let state = ctx.store.read()?;
+    let resuming = match state.hotfixes.get(&branch) {
+        Some(h) if h.phase == Phase::Starting && repo.branch_tip(&branch)?.is_none() => Some(h.clone()),
+        Some(_) => {
+            return Err(Refusal::usage(format!("{branch} is already in progress"))
+                .hint(format!("switch to it with `git switch {branch}`, or give it up with `hotfix abort {}`", args.name))
+                .into());
+        }
+        None => None,
+    };
+    if repo.branch_tip(&branch)?.is_some() {
+        return Err(Refusal::usage(format!("a branch named {branch} already exists"))
+            .hint("pick another name, or delete the old branch if it is no longer needed")
+            .into());
+    }
+    repo.require_clean("starting a hotfix")?;
+    let base = match &resuming {
+        Some(h) => Base {
+            tag: h.base_tag.clone(),
+            commit: Oid::from_str(&h.base_commit)?,
+        },
+        None => find_base(repo, &config, args.from.as_deref())?,
+    };
+    let (confirmation, started_at) = match &resuming {
+        Some(h) => (
+            confirm::Confirmation {
+                severity: h.severity.clone(),
+                reproduced: h.reproduced,
+                summary: h.summary.clone(),
+            },
+            h.started_at,
+        ),
+        None => (confirm::confirm(ctx.ui, &config, args)?, jiff::Timestamp::now()),
+    };
+
+    let hotfix = Hotfix {
+        name: args.name.clone(),
+        branch: branch.clone(),
+        base_tag: base.tag.clone(),
+        base_commit: base.commit.to_string(),
+        return_to,
+        severity: confirmation.severity,
+        summary: confirmation.summary,
+        reproduced: confirmation.reproduced,
+        author_name: who.name,
+        author_email: who.email,
+        started_at,
+        phase: Phase::Starting,
+        policy: config,
+    };
+    // Recorded before the branch exists, so a kill between the two is explained by `status`.
+    ctx.store.update(|s| {
+        s.hotfixes.insert(branch.clone(), hotfix.clone());
+        Ok(())
+    })?;
+    fault::point("start-before-branch");
+    repo.create_branch(&branch, base.commit)?;
+    fault::point("start-before-checkout");
+    if let Err(e) = repo.switch(&branch) {
+        // Undo what this command made: the empty branch and the state entry.
+        let _ = repo.delete_branch(&branch);
+        let _ = ctx.store.update(|s| {
+            s.hotfixes.remove(&branch);
+            Ok(())
+        });
+        return Err(e);
+    }
+    ctx.store.update(|s| {
+        if let Some(h) = s.hotfixes.get_mut(&branch) {
+            h.phase = Phase::Open;
+        }
+        Ok(())
+    })?;
+
+    let from = match &base.tag {
+        Some(t) => format!("{t} ({})", short(base.commit)),
+        None => short(base.commit),
+    };
+    ctx.ui.status(format!("Switched to a new branch {branch}, from {from}."));
+    ctx.ui.status(format!(
+        "Commit the smallest fix that removes the cause, then run `hotfix guard`."
+    ));
+    Ok(())
+}
+
+/// The base: `--from` (a tag or any revision) or the newest stable production tag.
+pub fn find_base(repo: &Repo, config: &Config, from: Option<&str>) -> Result<Base> {
+    if let Some(rev) = from {
+        if let Some(commit) = repo.tag_commit(rev)? {
+            return Ok(Base {
+                tag: Some(rev.to_string()),
+                commit,
+            });
+        }
+        let commit = repo.resolve_commit(rev)?.ok_or_else(|| {
+            Refusal::usage(format!("`{rev}` is not a tag or revision in this repository"))
+                .hint("pass a tag (e.g. --from v1.2.3), a branch or a commit id")
+        })?;
+        return Ok(Base { tag: None, commit });
+    }
+    let pattern = &config.release.tag_pattern;
+    match version::newest_release_commit(repo, pattern)? {
+        Some((tag, commit)) => Ok(Base {
+            tag: Some(tag.name),
+            commit,
+        }),
+        None => Err(Refusal::usage(format!(
+            "no stable release tag matches `{pattern}`, so there is no production release to branch from"
+        ))
+        .hint("pass --from <tag-or-rev>, or set release.tag_pattern in hotfix.toml")
+        .into()),
+    }
+}

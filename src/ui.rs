@@ -1,0 +1,205 @@
+//! All output and prompts go through `Ui`: data on stdout, status on stderr, `-q`/`-v`,
+//! colour, and prompts that never hang without a terminal.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::io::{IsTerminal, Write};
+
+use anyhow::Result;
+use console::{Style, Term};
+
+use crate::cli::{ColorChoice, GlobalArgs};
+use crate::error::Refusal;
+
+pub struct Ui {
+    pub quiet: bool,
+    pub verbose: u8,
+    pub json: bool,
+    /// `--yes`: confirmation prompts are answered yes.
+    pub yes: bool,
+    /// Prompts may be shown (stdin and stderr are terminals, no `--non-interactive`, no `CI`).
+    pub interactive: bool,
+    /// Scripted answers for tests; when set, they are used instead of a terminal.
+    answers: Option<RefCell<VecDeque<String>>>,
+}
+
+impl Ui {
+    pub fn from_args(args: &GlobalArgs) -> Self {
+        let color = match args.color {
+            ColorChoice::Always => Some(true),
+            ColorChoice::Never => Some(false),
+            ColorChoice::Auto => std::env::var_os("NO_COLOR")
+                .filter(|v| !v.is_empty())
+                .map(|_| false),
+        };
+        if let Some(on) = color {
+            console::set_colors_enabled(on);
+            console::set_colors_enabled_stderr(on);
+        }
+        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0");
+        // dialoguer reads keys from the tty behind stderr: both must be terminals or it can hang.
+        let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+        Ui {
+            quiet: args.quiet,
+            verbose: args.verbose,
+            json: args.json,
+            yes: args.yes,
+            interactive: terminal && !args.non_interactive && !ci,
+            answers: None,
+        }
+    }
+
+    /// A non-interactive Ui for library callers and tests, optionally with scripted answers.
+    pub fn scripted(answers: &[&str]) -> Self {
+        Ui {
+            quiet: true,
+            verbose: 0,
+            json: false,
+            yes: false,
+            interactive: false,
+            answers: Some(RefCell::new(answers.iter().map(|s| s.to_string()).collect())),
+        }
+    }
+
+    /// Data for the user or a script: stdout, never silenced by `-q`.
+    pub fn data(&self, text: impl AsRef<str>) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", text.as_ref());
+    }
+
+    /// Human-readable report on stdout (not shown with `-q`).
+    pub fn print(&self, text: impl AsRef<str>) {
+        if !self.quiet {
+            self.data(text);
+        }
+    }
+
+    /// Progress and status on stderr (not shown with `-q`).
+    pub fn status(&self, text: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", text.as_ref());
+        }
+    }
+
+    /// Extra detail, shown with `-v`.
+    pub fn verbose(&self, text: impl AsRef<str>) {
+        if self.verbose > 0 && !self.quiet {
+            eprintln!("{}", self.dim(text.as_ref()));
+        }
+    }
+
+    pub fn warn(&self, text: impl AsRef<str>) {
+        eprintln!("{} {}", Style::new().yellow().bold().for_stderr().apply_to("warning:"), text.as_ref());
+    }
+
+    pub fn ok_mark(&self) -> String {
+        Style::new().green().apply_to("✓").to_string()
+    }
+
+    pub fn fail_mark(&self) -> String {
+        Style::new().red().apply_to("✗").to_string()
+    }
+
+    pub fn pending_mark(&self) -> String {
+        Style::new().yellow().apply_to("·").to_string()
+    }
+
+    pub fn bold(&self, text: &str) -> String {
+        Style::new().bold().apply_to(text).to_string()
+    }
+
+    pub fn dim(&self, text: &str) -> String {
+        Style::new().dim().apply_to(text).to_string()
+    }
+
+    fn scripted_answer(&self, flag: &str) -> Option<Result<String>> {
+        let answers = self.answers.as_ref()?;
+        Some(
+            answers
+                .borrow_mut()
+                .pop_front()
+                .ok_or_else(|| missing_answer(flag)),
+        )
+    }
+
+    fn require_terminal(&self, flag: &str) -> Result<()> {
+        if self.interactive {
+            Ok(())
+        } else {
+            Err(missing_answer(flag))
+        }
+    }
+
+    /// A yes/no question. `--yes` answers yes; without a terminal the answer must come from `flag`.
+    pub fn confirm(&self, prompt: &str, flag: &str) -> Result<bool> {
+        if self.yes {
+            return Ok(true);
+        }
+        if let Some(answer) = self.scripted_answer(flag) {
+            return Ok(matches!(answer?.as_str(), "y" | "yes" | "true"));
+        }
+        self.require_terminal(flag)?;
+        dialoguer::Confirm::new()
+            .with_prompt(prompt)
+            .default(false)
+            .interact_on(&Term::stderr())
+            .map_err(prompt_error)
+    }
+
+    /// A yes/no question about a fact the user must state; `--yes` does not answer it.
+    pub fn confirm_fact(&self, prompt: &str, flag: &str) -> Result<bool> {
+        if let Some(answer) = self.scripted_answer(flag) {
+            return Ok(matches!(answer?.as_str(), "y" | "yes" | "true"));
+        }
+        self.require_terminal(flag)?;
+        dialoguer::Confirm::new()
+            .with_prompt(prompt)
+            .default(false)
+            .interact_on(&Term::stderr())
+            .map_err(prompt_error)
+    }
+
+    /// A line of text; without a terminal the answer must come from `flag`.
+    pub fn input(&self, prompt: &str, flag: &str) -> Result<String> {
+        if let Some(answer) = self.scripted_answer(flag) {
+            return answer;
+        }
+        self.require_terminal(flag)?;
+        dialoguer::Input::<String>::new()
+            .with_prompt(prompt)
+            .interact_text_on(&Term::stderr())
+            .map_err(prompt_error)
+    }
+
+    /// One of `items`; returns its index. Without a terminal the answer must come from `flag`.
+    pub fn select(&self, prompt: &str, items: &[String], flag: &str) -> Result<usize> {
+        if let Some(answer) = self.scripted_answer(flag) {
+            let answer = answer?;
+            return items
+                .iter()
+                .position(|i| *i == answer)
+                .ok_or_else(|| Refusal::usage(format!("`{answer}` is not one of {}", items.join(", "))).into());
+        }
+        self.require_terminal(flag)?;
+        dialoguer::Select::new()
+            .with_prompt(prompt)
+            .items(items)
+            .default(0)
+            .interact_on(&Term::stderr())
+            .map_err(prompt_error)
+    }
+}
+
+fn missing_answer(flag: &str) -> anyhow::Error {
+    Refusal::usage(format!("this needs an answer and there is no terminal to ask on; pass {flag}"))
+        .into()
+}
+
+fn prompt_error(err: dialoguer::Error) -> anyhow::Error {
+    match err {
+        dialoguer::Error::IO(io) if io.kind() == std::io::ErrorKind::Interrupted => {
+            Refusal::Interrupted.into()
+        }
+        dialoguer::Error::IO(io) => anyhow::Error::new(io).context("could not read the answer from the terminal"),
+    }
+}
