@@ -58,7 +58,12 @@ impl<'a> Ctx<'a> {
                 .into()),
             (Some(_), Some(_)) => Err(Refusal::usage(format!(
                 "several hotfixes are in progress ({}) and none is checked out",
-                state.hotfixes.keys().cloned().collect::<Vec<_>>().join(", ")
+                state
+                    .hotfixes
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
             .hint("name one, or `git switch` to its branch")
             .into()),
@@ -72,7 +77,11 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<()> {
         None => std::env::current_dir().context("could not read the current directory")?,
     };
     if !dir.is_dir() {
-        return Err(Refusal::usage(format!("cannot change to {}: no such directory", dir.display())).into());
+        return Err(Refusal::usage(format!(
+            "cannot change to {}: no such directory",
+            dir.display()
+        ))
+        .into());
     }
     match &cli.command {
         Command::Completions(args) => return commands::meta::completions(args.shell),
@@ -101,12 +110,17 @@ fn not_implemented(command: &Command) -> anyhow::Error {
             sep.into_iter().chain(c.to_lowercase())
         })
         .collect();
-    Refusal::usage(format!("`hotfix {kebab}` is not implemented yet in this version"))
-        .hint("see the README for what works today")
-        .into()
+    Refusal::usage(format!(
+        "`hotfix {kebab}` is not implemented yet in this version"
+    ))
+    .hint("see the README for what works today")
+    .into()
 }
 
 /// Where `-C` points, for commands that make paths relative to it.
 pub fn start_dir(cli: &Cli) -> PathBuf {
-    cli.global.chdir.clone().unwrap_or_else(|| PathBuf::from("."))
+    cli.global
+        .chdir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("."))
 }

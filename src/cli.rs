@@ -8,7 +8,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// size, review, test, deploy, and merge back.
 #[derive(Debug, Parser)]
 #[command(name = "hotfix", version, max_term_width = 100)]
-#[command(after_help = "Start with `hotfix demo` to see the whole pipeline on a throwaway repository.")]
+#[command(
+    after_help = "Start with `hotfix demo` to see the whole pipeline on a throwaway repository."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -59,7 +61,12 @@ pub enum ColorChoice {
 #[derive(Debug, Clone, Default, Args)]
 pub struct OverrideArgs {
     /// Let a gate pass that would fail, where the policy allows it (recorded in the release)
-    #[arg(long = "override", value_enum, value_name = "GATE", requires = "reason")]
+    #[arg(
+        long = "override",
+        value_enum,
+        value_name = "GATE",
+        requires = "reason"
+    )]
     pub gates: Vec<Gate>,
 
     /// Why the gate is overridden (required with --override)

@@ -220,8 +220,8 @@ impl Config {
             Refusal::usage(format!("{origin}:{line}:{col}: {message}{key}"))
                 .hint("fix hotfix.toml (see hotfix.toml.example for every key); nothing was run")
         };
-        let de = toml::Deserializer::parse(text)
-            .map_err(|e| located(e.message(), e.span(), None))?;
+        let de =
+            toml::Deserializer::parse(text).map_err(|e| located(e.message(), e.span(), None))?;
         serde_path_to_error::deserialize::<_, Config>(de).map_err(|e| {
             let key = e.path().to_string();
             let inner = e.into_inner();
@@ -269,13 +269,17 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     let mut total = Duration::ZERO;
     let mut rest = text;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
             return None;
         }
         let n: u64 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
         total += match unit {
@@ -337,7 +341,11 @@ fn de_regexes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> 
 
 fn de_prefix<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let s = String::deserialize(d)?;
-    if s.is_empty() || s.starts_with('-') || s.contains([' ', '~', '^', ':', '?', '*', '[', '\\']) || s.contains("..") {
+    if s.is_empty()
+        || s.starts_with('-')
+        || s.contains([' ', '~', '^', ':', '?', '*', '[', '\\'])
+        || s.contains("..")
+    {
         return Err(serde::de::Error::custom(format!(
             "`{s}` cannot start a branch name (e.g. \"hotfix/\")"
         )));
@@ -390,7 +398,10 @@ mod tests {
     fn unknown_key_is_located() {
         let err = Config::parse("[guard]\nmax_file = 3\n", "hotfix.toml").unwrap_err();
         let msg = err.to_string();
-        assert!(msg.starts_with("hotfix.toml:2:1: unknown field `max_file`"), "{msg}");
+        assert!(
+            msg.starts_with("hotfix.toml:2:1: unknown field `max_file`"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -509,7 +520,11 @@ mod template_tests {
     #[test]
     fn example_file_is_the_default_template() {
         let example = include_str!("../hotfix.toml.example");
-        assert_eq!(example, template("", "v*"), "regenerate hotfix.toml.example from config::template");
+        assert_eq!(
+            example,
+            template("", "v*"),
+            "regenerate hotfix.toml.example from config::template"
+        );
     }
 
     #[test]
@@ -517,9 +532,15 @@ mod template_tests {
         let defaults: toml::Table = toml::from_str(&Config::default().to_toml().unwrap()).unwrap();
         let text = template("", "v*");
         for (section, keys) in &defaults {
-            assert!(text.contains(&format!("[{section}]")), "missing [{section}]");
+            assert!(
+                text.contains(&format!("[{section}]")),
+                "missing [{section}]"
+            );
             for key in keys.as_table().unwrap().keys() {
-                assert!(text.contains(&format!("\n{key} = ")), "missing {section}.{key}");
+                assert!(
+                    text.contains(&format!("\n{key} = ")),
+                    "missing {section}.{key}"
+                );
             }
         }
     }

@@ -51,7 +51,10 @@ impl Repo {
                 path.display()
             ))
             .into(),
-            _ => anyhow!(e).context(format!("could not open a git repository at {}", path.display())),
+            _ => anyhow!(e).context(format!(
+                "could not open a git repository at {}",
+                path.display()
+            )),
         })?;
         Ok(Repo { repo })
     }
@@ -82,15 +85,26 @@ impl Repo {
                     Ok(Head::Detached(oid))
                 } else {
                     Ok(Head::Branch(
-                        r.shorthand().context("HEAD's branch name is not UTF-8")?.to_string(),
+                        r.shorthand()
+                            .context("HEAD's branch name is not UTF-8")?
+                            .to_string(),
                         oid,
                     ))
                 }
             }
             Err(e) if e.code() == ErrorCode::UnbornBranch => {
-                let r = self.repo.find_reference("HEAD").context("could not read HEAD")?;
-                let target = r.symbolic_target().ok().flatten().unwrap_or("refs/heads/main");
-                Ok(Head::Unborn(target.trim_start_matches("refs/heads/").to_string()))
+                let r = self
+                    .repo
+                    .find_reference("HEAD")
+                    .context("could not read HEAD")?;
+                let target = r
+                    .symbolic_target()
+                    .ok()
+                    .flatten()
+                    .unwrap_or("refs/heads/main");
+                Ok(Head::Unborn(
+                    target.trim_start_matches("refs/heads/").to_string(),
+                ))
             }
             Err(e) => Err(anyhow!(e).context("could not read HEAD")),
         }
@@ -168,7 +182,12 @@ impl Repo {
         if changed.is_empty() {
             return Ok(());
         }
-        let mut list = changed.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+        let mut list = changed
+            .iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
         if changed.len() > 3 {
             list.push_str(", …");
         }
@@ -185,7 +204,10 @@ impl Repo {
             .repo
             .tag_names(Some(pattern))
             .with_context(|| format!("could not list tags matching {pattern}"))?;
-        Ok(names.iter().filter_map(|n| n.ok().flatten().map(String::from)).collect())
+        Ok(names
+            .iter()
+            .filter_map(|n| n.ok().flatten().map(String::from))
+            .collect())
     }
 
     /// The commit a tag (lightweight or annotated) points at.
@@ -208,7 +230,12 @@ impl Repo {
                 Ok(c) => Ok(Some(c.id())),
                 Err(_) => Ok(None),
             },
-            Err(e) if matches!(e.code(), ErrorCode::NotFound | ErrorCode::InvalidSpec | ErrorCode::Ambiguous) => {
+            Err(e)
+                if matches!(
+                    e.code(),
+                    ErrorCode::NotFound | ErrorCode::InvalidSpec | ErrorCode::Ambiguous
+                ) =>
+            {
                 Ok(None)
             }
             Err(e) => Err(anyhow!(e).context(format!("could not resolve {rev}"))),
@@ -232,7 +259,10 @@ impl Repo {
     }
 
     pub fn create_branch(&self, name: &str, at: Oid) -> Result<()> {
-        let commit = self.repo.find_commit(at).with_context(|| format!("could not read commit {at}"))?;
+        let commit = self
+            .repo
+            .find_commit(at)
+            .with_context(|| format!("could not read commit {at}"))?;
         self.repo
             .branch(name, &commit, false)
             .with_context(|| format!("could not create branch {name}"))?;
@@ -273,7 +303,8 @@ impl Repo {
             .repo
             .find_branch(name, BranchType::Local)
             .with_context(|| format!("could not find branch {name}"))?;
-        b.delete().with_context(|| format!("could not delete branch {name}"))
+        b.delete()
+            .with_context(|| format!("could not delete branch {name}"))
     }
 
     /// Commits reachable from `branch` and from no other branch, tag or remote-tracking ref:
@@ -285,7 +316,11 @@ impl Repo {
         let own = format!("refs/heads/{branch}");
         let mut walk = self.repo.revwalk().context("could not walk history")?;
         walk.push(tip).context("could not walk history")?;
-        for r in self.repo.references().context("could not list references")? {
+        for r in self
+            .repo
+            .references()
+            .context("could not list references")?
+        {
             let r = r.context("could not read a reference")?;
             if r.name_bytes() == own.as_bytes() {
                 continue;
@@ -322,7 +357,10 @@ impl Repo {
 
     /// Writes a blob and points `refname` at it: small records that travel with fetch and push.
     pub fn write_record_ref(&self, refname: &str, content: &[u8], log: &str) -> Result<Oid> {
-        let blob = self.repo.blob(content).context("could not write a record to git")?;
+        let blob = self
+            .repo
+            .blob(content)
+            .context("could not write a record to git")?;
         self.repo
             .reference(refname, blob, true, log)
             .with_context(|| format!("could not write {refname}"))?;
@@ -333,11 +371,20 @@ impl Repo {
     pub fn read_record_refs(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
         let glob = format!("{prefix}*");
         let mut out = Vec::new();
-        for r in self.repo.references_glob(&glob).with_context(|| format!("could not list {glob}"))? {
+        for r in self
+            .repo
+            .references_glob(&glob)
+            .with_context(|| format!("could not list {glob}"))?
+        {
             let r = r.context("could not read a reference")?;
             let Some(target) = r.target() else { continue };
-            let Ok(blob) = self.repo.find_blob(target) else { continue };
-            out.push((String::from_utf8_lossy(r.name_bytes()).into_owned(), blob.content().to_vec()));
+            let Ok(blob) = self.repo.find_blob(target) else {
+                continue;
+            };
+            out.push((
+                String::from_utf8_lossy(r.name_bytes()).into_owned(),
+                blob.content().to_vec(),
+            ));
         }
         Ok(out)
     }

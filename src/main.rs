@@ -24,7 +24,11 @@ fn report(err: &anyhow::Error) {
     for cause in err.chain().skip(1) {
         eprintln!("  caused by: {cause}");
     }
-    if let Some(hint) = err.chain().find_map(|e| e.downcast_ref::<Refusal>()).and_then(Refusal::hint_text) {
+    if let Some(hint) = err
+        .chain()
+        .find_map(|e| e.downcast_ref::<Refusal>())
+        .and_then(Refusal::hint_text)
+    {
         let cyan = console::Style::new().cyan().for_stderr();
         eprintln!("{} {hint}", cyan.apply_to("hint:"));
     }

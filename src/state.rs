@@ -65,6 +65,62 @@ pub struct Hotfix {
     pub phase: Phase,
     /// The policy in force at `start` (SPEC promise 3): later edits to hotfix.toml do not apply.
     pub policy: Config,
+    /// The last guard run (the guard is re-judged live; this is what the release record keeps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard: Option<GuardRecord>,
+    /// The last test run, bound to the tree it ran on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<TestRecord>,
+    /// Gate overrides, each bound to the tree it was given for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<Override>,
+}
+
+/// A guard run: the numbers for one tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GuardRecord {
+    pub tree: String,
+    pub files: u32,
+    pub lines: u32,
+    pub flags: u32,
+    pub passed: bool,
+    pub at: jiff::Timestamp,
+}
+
+/// A test run on one tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestRecord {
+    pub tree: String,
+    pub commit: String,
+    pub passed: bool,
+    /// The exit code, or `None` when it was killed (timeout, signal).
+    pub exit_code: Option<i32>,
+    pub timed_out: bool,
+    pub duration_ms: u64,
+    pub at: jiff::Timestamp,
+    /// Where the full output was saved.
+    pub log: Option<String>,
+}
+
+/// `--override <gate> --reason <text>`, valid only for the tree it was given on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Override {
+    pub gate: String,
+    pub reason: String,
+    pub tree: String,
+    pub by_name: String,
+    pub by_email: String,
+    pub at: jiff::Timestamp,
+}
+
+impl Hotfix {
+    /// The override of `gate` for exactly this tree, if one was given.
+    pub fn override_for(&self, gate: &str, tree: &str) -> Option<&Override> {
+        self.overrides
+            .iter()
+            .rev()
+            .find(|o| o.gate == gate && o.tree == tree)
+    }
 }
 
 impl Hotfix {
@@ -106,7 +162,9 @@ impl Store {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
             Err(e) => {
-                return Err(anyhow::Error::new(e).context(format!("could not read {}", path.display())));
+                return Err(
+                    anyhow::Error::new(e).context(format!("could not read {}", path.display()))
+                );
             }
         };
         parse(&text, &path)
@@ -158,7 +216,9 @@ impl Store {
                     .into());
                 }
                 Err(std::fs::TryLockError::Error(e)) => {
-                    return Err(anyhow::Error::new(e).context(format!("could not lock {}", path.display())));
+                    return Err(
+                        anyhow::Error::new(e).context(format!("could not lock {}", path.display()))
+                    );
                 }
             }
         }
@@ -193,8 +253,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 fn parse(text: &str, path: &Path) -> Result<State> {
     let damaged = |what: String| {
-        Refusal::usage(format!("the hotfix state file {} is damaged: {what}", path.display()))
-            .hint("run `hotfix abort` to set it aside and return to your branch (nothing is deleted)")
+        Refusal::usage(format!(
+            "the hotfix state file {} is damaged: {what}",
+            path.display()
+        ))
+        .hint("run `hotfix abort` to set it aside and return to your branch (nothing is deleted)")
     };
     #[derive(Deserialize)]
     struct Versioned {
@@ -219,7 +282,10 @@ fn parse(text: &str, path: &Path) -> Result<State> {
             .span()
             .map(|s| {
                 let before = &text[..s.start.min(text.len())];
-                (before.matches('\n').count() + 1, before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1)
+                (
+                    before.matches('\n').count() + 1,
+                    before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
+                )
             })
             .unwrap_or((1, 1));
         damaged(format!("{line}:{col}: {}", e.message().trim())).into()

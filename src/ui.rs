@@ -57,7 +57,9 @@ impl Ui {
             json: false,
             yes: false,
             interactive: false,
-            answers: Some(RefCell::new(answers.iter().map(|s| s.to_string()).collect())),
+            answers: Some(RefCell::new(
+                answers.iter().map(|s| s.to_string()).collect(),
+            )),
         }
     }
 
@@ -89,7 +91,15 @@ impl Ui {
     }
 
     pub fn warn(&self, text: impl AsRef<str>) {
-        eprintln!("{} {}", Style::new().yellow().bold().for_stderr().apply_to("warning:"), text.as_ref());
+        eprintln!(
+            "{} {}",
+            Style::new()
+                .yellow()
+                .bold()
+                .for_stderr()
+                .apply_to("warning:"),
+            text.as_ref()
+        );
     }
 
     pub fn ok_mark(&self) -> String {
@@ -175,10 +185,9 @@ impl Ui {
     pub fn select(&self, prompt: &str, items: &[String], flag: &str) -> Result<usize> {
         if let Some(answer) = self.scripted_answer(flag) {
             let answer = answer?;
-            return items
-                .iter()
-                .position(|i| *i == answer)
-                .ok_or_else(|| Refusal::usage(format!("`{answer}` is not one of {}", items.join(", "))).into());
+            return items.iter().position(|i| *i == answer).ok_or_else(|| {
+                Refusal::usage(format!("`{answer}` is not one of {}", items.join(", "))).into()
+            });
         }
         self.require_terminal(flag)?;
         dialoguer::Select::new()
@@ -191,8 +200,10 @@ impl Ui {
 }
 
 fn missing_answer(flag: &str) -> anyhow::Error {
-    Refusal::usage(format!("this needs an answer and there is no terminal to ask on; pass {flag}"))
-        .into()
+    Refusal::usage(format!(
+        "this needs an answer and there is no terminal to ask on; pass {flag}"
+    ))
+    .into()
 }
 
 fn prompt_error(err: dialoguer::Error) -> anyhow::Error {
@@ -200,6 +211,8 @@ fn prompt_error(err: dialoguer::Error) -> anyhow::Error {
         dialoguer::Error::IO(io) if io.kind() == std::io::ErrorKind::Interrupted => {
             Refusal::Interrupted.into()
         }
-        dialoguer::Error::IO(io) => anyhow::Error::new(io).context("could not read the answer from the terminal"),
+        dialoguer::Error::IO(io) => {
+            anyhow::Error::new(io).context("could not read the answer from the terminal")
+        }
     }
 }

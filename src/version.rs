@@ -27,7 +27,11 @@ pub fn version_of(tag: &str, pattern: &str) -> Option<Version> {
         }
     });
     let core = tag.strip_prefix(prefix)?.strip_suffix(suffix)?;
-    let core = if prefix.is_empty() { core.strip_prefix('v').unwrap_or(core) } else { core };
+    let core = if prefix.is_empty() {
+        core.strip_prefix('v').unwrap_or(core)
+    } else {
+        core
+    };
     parse_lenient(core)
 }
 
@@ -92,7 +96,10 @@ mod tests {
         assert_eq!(version_of("v1.2.3", "v*"), Some(Version::new(1, 2, 3)));
         assert_eq!(version_of("v2.47", "v*"), Some(Version::new(2, 47, 0)));
         assert_eq!(version_of("vfoo", "v*"), None);
-        assert_eq!(version_of("release-1.0.0", "release-*"), Some(Version::new(1, 0, 0)));
+        assert_eq!(
+            version_of("release-1.0.0", "release-*"),
+            Some(Version::new(1, 0, 0))
+        );
         assert_eq!(version_of("1.0.0", "[0-9]*"), Some(Version::new(1, 0, 0)));
         assert_eq!(version_of("v3.0.0", "*"), Some(Version::new(3, 0, 0)));
         assert_eq!(version_of("v1.5.0.1", "v*"), None);

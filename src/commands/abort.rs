@@ -74,8 +74,12 @@ fn return_branch(ctx: &Ctx, started_from: &str) -> Result<String> {
     if ctx.repo.branch_tip(started_from)?.is_some() {
         return Ok(started_from.to_string());
     }
-    if let Some(dev) = detect_development(&ctx.repo)?.filter(|d| ctx.repo.branch_tip(d).ok().flatten().is_some()) {
-        ctx.ui.warn(format!("{started_from} no longer exists; returning to {dev}"));
+    if let Some(dev) =
+        detect_development(&ctx.repo)?.filter(|d| ctx.repo.branch_tip(d).ok().flatten().is_some())
+    {
+        ctx.ui.warn(format!(
+            "{started_from} no longer exists; returning to {dev}"
+        ));
         return Ok(dev);
     }
     Err(Refusal::usage(format!(
@@ -98,6 +102,7 @@ fn abort_damaged(ctx: &Ctx) -> Result<()> {
         "the hotfix state file was damaged; moved it to {} (nothing was deleted)",
         aside.display()
     ));
-    ctx.ui.status("No hotfix is in progress now; your branches and commits are as they were.");
+    ctx.ui
+        .status("No hotfix is in progress now; your branches and commits are as they were.");
     Ok(())
 }

@@ -18,13 +18,19 @@ pub fn init(ctx: &Ctx) -> Result<()> {
     let root = repo.workdir()?;
     let path = root.join(FILE_NAME);
     if path.exists() {
-        return Err(Refusal::usage(format!("{} already exists; init never overwrites it", path.display()))
-            .hint("edit it by hand (hotfix.toml.example documents every key)")
-            .into());
+        return Err(Refusal::usage(format!(
+            "{} already exists; init never overwrites it",
+            path.display()
+        ))
+        .hint("edit it by hand (hotfix.toml.example documents every key)")
+        .into());
     }
     let pattern = detect_tag_pattern(repo)?;
     let development = detect_development(repo)?;
-    let text = config::template(development.as_deref().unwrap_or(""), pattern.as_deref().unwrap_or("v*"));
+    let text = config::template(
+        development.as_deref().unwrap_or(""),
+        pattern.as_deref().unwrap_or("v*"),
+    );
     // create_new: never overwrite a file that appeared since the check above
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -36,14 +42,21 @@ pub fn init(ctx: &Ctx) -> Result<()> {
 
     ctx.ui.status(format!("Wrote {FILE_NAME}:"));
     match &pattern {
-        Some(p) => ctx.ui.status(format!("  release.tag_pattern = \"{p}\" (from the release tags)")),
-        None => ctx.ui.warn("no release tags found; release.tag_pattern is the default \"v*\""),
+        Some(p) => ctx.ui.status(format!(
+            "  release.tag_pattern = \"{p}\" (from the release tags)"
+        )),
+        None => ctx
+            .ui
+            .warn("no release tags found; release.tag_pattern is the default \"v*\""),
     }
     match &development {
         Some(d) => ctx.ui.status(format!("  branches.development = \"{d}\"")),
-        None => ctx.ui.warn("no development branch found; set branches.development"),
+        None => ctx
+            .ui
+            .warn("no development branch found; set branches.development"),
     }
-    ctx.ui.status("Review it, commit it, and the policy applies to every hotfix started after that.");
+    ctx.ui
+        .status("Review it, commit it, and the policy applies to every hotfix started after that.");
     Ok(())
 }
 
@@ -66,7 +79,8 @@ pub fn detect_tag_pattern(repo: &Repo) -> Result<Option<String>> {
 /// `develop` if it exists (locally or on origin), else the remote's default branch, else main,
 /// else master.
 pub fn detect_development(repo: &Repo) -> Result<Option<String>> {
-    if repo.branch_tip("develop")?.is_some() || repo.remote_branch_tip("origin/develop")?.is_some() {
+    if repo.branch_tip("develop")?.is_some() || repo.remote_branch_tip("origin/develop")?.is_some()
+    {
         return Ok(Some("develop".into()));
     }
     if let Some(d) = repo.remote_default_branch() {

@@ -6,15 +6,7 @@ use serde::Serialize;
 use crate::app::Ctx;
 use crate::git::{Head, Oid, short};
 use crate::state::{Hotfix, Phase};
-use crate::steps::Step;
-
-/// One gate as judged now, against the tree at the branch tip.
-#[derive(Debug, Clone, Serialize)]
-pub struct GateView {
-    pub gate: &'static str,
-    pub passed: bool,
-    pub reason: String,
-}
+use crate::steps::{self, GateView, Step};
 
 /// What `status` reports about one hotfix.
 #[derive(Debug, Clone, Serialize)]
@@ -73,7 +65,10 @@ pub fn status(ctx: &Ctx) -> Result<()> {
             ui.data("In progress:");
             for b in &others {
                 let h = &state.hotfixes[*b];
-                let note = view(ctx, h)?.problem.map(|p| format!(" ({p})")).unwrap_or_default();
+                let note = view(ctx, h)?
+                    .problem
+                    .map(|p| format!(" ({p})"))
+                    .unwrap_or_default();
                 ui.data(format!("  {b}: {}{note}", h.summary));
             }
             let first = &state.hotfixes[others[0]];
@@ -85,11 +80,20 @@ pub fn status(ctx: &Ctx) -> Result<()> {
         Some(t) => format!("{t} ({})", short_str(&v.base_commit)),
         None => short_str(&v.base_commit),
     };
-    ui.data(format!("{} {}: {}", ui.bold("hotfix"), ui.bold(&v.branch), v.summary));
+    ui.data(format!(
+        "{} {}: {}",
+        ui.bold("hotfix"),
+        ui.bold(&v.branch),
+        v.summary
+    ));
     ui.data(format!("  base      {base}"));
     if let Some(head) = &v.head_commit {
         let plural = if v.commits == 1 { "" } else { "s" };
-        ui.data(format!("  head      {}, {} commit{plural} on the branch", short_str(head), v.commits));
+        ui.data(format!(
+            "  head      {}, {} commit{plural} on the branch",
+            short_str(head),
+            v.commits
+        ));
     }
     let reproduced = if v.reproduced { " (reproduced)" } else { "" };
     ui.data(format!("  severity  {}{reproduced}", v.severity));
@@ -101,7 +105,11 @@ pub fn status(ctx: &Ctx) -> Result<()> {
     ui.data(format!("  step      {}", v.step));
     ui.data("  gates");
     for g in &v.gates {
-        let mark = if g.passed { ui.ok_mark() } else { ui.fail_mark() };
+        let mark = if g.passed {
+            ui.ok_mark()
+        } else {
+            ui.fail_mark()
+        };
         ui.data(format!("    {mark} {:<7} {}", g.gate, g.reason));
     }
     if let Some(p) = &v.problem {
@@ -126,17 +134,35 @@ pub fn view(ctx: &Ctx, h: &Hotfix) -> Result<HotfixView> {
         None => 0,
     };
     let tree = tip.map(|t| repo.tree_of(t)).transpose()?;
-    let gates = gates(h, commits);
+    let gates = match (tip, tree) {
+        (Some(tip), Some(tree)) if commits > 0 => steps::evaluate_gates(ctx, h, tip, tree)?,
+        _ => ["guard", "review", "test"]
+            .into_iter()
+            .map(|gate| GateView {
+                gate,
+                passed: false,
+                reason: "no fix committed yet".into(),
+                next: None,
+            })
+            .collect(),
+    };
+    let first_failing = gates.iter().find(|g| !g.passed);
 
     let (step, problem, next) = match (h.phase, tip) {
         (Phase::Starting, None) => (
             Step::Branch,
             Some("start was interrupted before the branch was made".to_string()),
-            format!("hotfix start {} (to finish starting) or hotfix abort {}", h.name, h.name),
+            format!(
+                "hotfix start {} (to finish starting) or hotfix abort {}",
+                h.name, h.name
+            ),
         ),
         (Phase::Open, None) => (
             h.phase_step(),
-            Some(format!("the branch {} no longer exists (deleted by hand?)", h.branch)),
+            Some(format!(
+                "the branch {} no longer exists (deleted by hand?)",
+                h.branch
+            )),
             format!("hotfix abort {} (forgets this hotfix)", h.name),
         ),
         (_, Some(_)) if !checked_out => (
@@ -149,7 +175,16 @@ pub fn view(ctx: &Ctx, h: &Hotfix) -> Result<HotfixView> {
             None,
             "commit the fix on this branch, then run `hotfix guard`".to_string(),
         ),
-        (_, Some(_)) => (Step::Guard, None, "hotfix guard".to_string()),
+        (_, Some(_)) => match first_failing {
+            Some(g) => (
+                gate_step(g.gate),
+                None,
+                g.next
+                    .clone()
+                    .unwrap_or_else(|| format!("hotfix {}", g.gate)),
+            ),
+            None => (Step::Deploy, None, "hotfix deploy".to_string()),
+        },
     };
     Ok(HotfixView {
         name: h.name.clone(),
@@ -172,31 +207,16 @@ pub fn view(ctx: &Ctx, h: &Hotfix) -> Result<HotfixView> {
     })
 }
 
-/// The three gates. Until the gate commands exist, none of them can have passed.
-fn gates(h: &Hotfix, commits: usize) -> Vec<GateView> {
-    let nothing = if commits == 0 { "no fix committed yet" } else { "not run yet" };
-    vec![
-        GateView {
-            gate: "guard",
-            passed: false,
-            reason: nothing.to_string(),
-        },
-        GateView {
-            gate: "review",
-            passed: false,
-            reason: format!(
-                "no approval yet (needs {})",
-                h.policy.review.approvals
-            ),
-        },
-        GateView {
-            gate: "test",
-            passed: false,
-            reason: nothing.to_string(),
-        },
-    ]
+fn gate_step(gate: &str) -> Step {
+    match gate {
+        "guard" => Step::Guard,
+        "review" => Step::Review,
+        _ => Step::Test,
+    }
 }
 
 fn short_str(oid: &str) -> String {
-    Oid::from_str(oid).map(short).unwrap_or_else(|_| oid.to_string())
+    Oid::from_str(oid)
+        .map(short)
+        .unwrap_or_else(|_| oid.to_string())
 }

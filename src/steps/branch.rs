@@ -25,21 +25,30 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
     let config = Config::load(root)?;
     let branch = format!("{}{}", config.branches.prefix, args.name);
     if args.name.trim().is_empty() || !Repo::is_valid_branch_name(&branch) {
-        return Err(Refusal::usage(format!("`{}` cannot name a hotfix: {branch} is not a valid branch name", args.name))
-            .hint("use letters, digits, '-' and '/' (e.g. `hotfix start login-500`)")
-            .into());
+        return Err(Refusal::usage(format!(
+            "`{}` cannot name a hotfix: {branch} is not a valid branch name",
+            args.name
+        ))
+        .hint("use letters, digits, '-' and '/' (e.g. `hotfix start login-500`)")
+        .into());
     }
     let who = repo.identity()?;
 
     if args.not_code {
         let summary = confirm::summary(ctx.ui, args)?;
-        let severity = args.severity.as_deref().map(|s| config.check_severity(s)).transpose()?;
+        let severity = args
+            .severity
+            .as_deref()
+            .map(|s| config.check_severity(s))
+            .transpose()?;
         let refname = confirm::record_not_code(repo, &who, &args.name, summary, severity)?;
         ctx.ui.status(format!(
             "Recorded `{}` as not a code change (configuration, caching or a misunderstanding); no branch was made.",
             args.name
         ));
-        ctx.ui.verbose(format!("stored as {refname}; push it with `git push origin 'refs/hotfix/*'`"));
+        ctx.ui.verbose(format!(
+            "stored as {refname}; push it with `git push origin 'refs/hotfix/*'`"
+        ));
         return Ok(());
     }
 
@@ -47,18 +56,25 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
     let (return_to, _) = repo.current_branch()?;
     let state = ctx.store.read()?;
     let resuming = match state.hotfixes.get(&branch) {
-        Some(h) if h.phase == Phase::Starting && repo.branch_tip(&branch)?.is_none() => Some(h.clone()),
+        Some(h) if h.phase == Phase::Starting && repo.branch_tip(&branch)?.is_none() => {
+            Some(h.clone())
+        }
         Some(_) => {
             return Err(Refusal::usage(format!("{branch} is already in progress"))
-                .hint(format!("switch to it with `git switch {branch}`, or give it up with `hotfix abort {}`", args.name))
+                .hint(format!(
+                    "switch to it with `git switch {branch}`, or give it up with `hotfix abort {}`",
+                    args.name
+                ))
                 .into());
         }
         None => None,
     };
     if repo.branch_tip(&branch)?.is_some() {
-        return Err(Refusal::usage(format!("a branch named {branch} already exists"))
-            .hint("pick another name, or delete the old branch if it is no longer needed")
-            .into());
+        return Err(
+            Refusal::usage(format!("a branch named {branch} already exists"))
+                .hint("pick another name, or delete the old branch if it is no longer needed")
+                .into(),
+        );
     }
     repo.require_clean("starting a hotfix")?;
     let base = match &resuming {
@@ -77,7 +93,10 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
             },
             h.started_at,
         ),
-        None => (confirm::confirm(ctx.ui, &config, args)?, jiff::Timestamp::now()),
+        None => (
+            confirm::confirm(ctx.ui, &config, args)?,
+            jiff::Timestamp::now(),
+        ),
     };
 
     let hotfix = Hotfix {
@@ -94,6 +113,9 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
         started_at,
         phase: Phase::Starting,
         policy: config,
+        guard: None,
+        tests: None,
+        overrides: Vec::new(),
     };
     // Recorded before the branch exists, so a kill between the two is explained by `status`.
     ctx.store.update(|s| {
@@ -123,10 +145,9 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
         Some(t) => format!("{t} ({})", short(base.commit)),
         None => short(base.commit),
     };
-    ctx.ui.status(format!("Switched to a new branch {branch}, from {from}."));
-    ctx.ui.status(format!(
-        "Commit the smallest fix that removes the cause, then run `hotfix guard`."
-    ));
+    ctx.ui
+        .status(format!("Switched to a new branch {branch}, from {from}."));
+    ctx.ui.status("Commit the smallest fix that removes the cause, then run `hotfix guard`.");
     Ok(())
 }
 
@@ -140,8 +161,10 @@ pub fn find_base(repo: &Repo, config: &Config, from: Option<&str>) -> Result<Bas
             });
         }
         let commit = repo.resolve_commit(rev)?.ok_or_else(|| {
-            Refusal::usage(format!("`{rev}` is not a tag or revision in this repository"))
-                .hint("pass a tag (e.g. --from v1.2.3), a branch or a commit id")
+            Refusal::usage(format!(
+                "`{rev}` is not a tag or revision in this repository"
+            ))
+            .hint("pass a tag (e.g. --from v1.2.3), a branch or a commit id")
         })?;
         return Ok(Base { tag: None, commit });
     }

@@ -33,8 +33,8 @@ pub fn confirm(ui: &Ui, config: &Config, args: &StartArgs) -> Result<Confirmatio
         }
     };
     // Reproduction is a fact to state, not a prompt to wave through: `--yes` does not answer it.
-    let reproduced = args.reproduced
-        || ui.confirm_fact("Have you reproduced the problem?", "--reproduced")?;
+    let reproduced =
+        args.reproduced || ui.confirm_fact("Have you reproduced the problem?", "--reproduced")?;
     if !reproduced {
         return Err(Refusal::gate("a hotfix starts from a reproduced problem, and this one is not reproduced yet")
             .hint("reproduce it, then run start again with --reproduced; if it was configuration or caching, use `hotfix start <name> --not-code`")
@@ -52,7 +52,10 @@ pub fn confirm(ui: &Ui, config: &Config, args: &StartArgs) -> Result<Confirmatio
 pub fn summary(ui: &Ui, args: &StartArgs) -> Result<String> {
     let text = match &args.summary {
         Some(s) => s.clone(),
-        None => ui.input("One line: what is broken in production?", "--summary <text>")?,
+        None => ui.input(
+            "One line: what is broken in production?",
+            "--summary <text>",
+        )?,
     };
     let text = text.trim().to_string();
     if text.is_empty() {

@@ -5,6 +5,9 @@ use serde::{Deserialize, Serialize};
 
 pub mod branch;
 pub mod confirm;
+pub mod guard;
+pub mod review;
+pub mod test;
 
 /// The steps of a hotfix, in pipeline order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -41,5 +44,92 @@ impl Step {
 impl std::fmt::Display for Step {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// One gate judged now, for the tree at the hotfix branch's tip.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct GateView {
+    /// `guard`, `review` or `test`.
+    pub gate: &'static str,
+    pub passed: bool,
+    /// One short phrase: why it passed or what is missing ("2 files, 14 lines: within limits",
+    /// "approval is for an older tree", "not run yet").
+    pub reason: String,
+    /// The command that moves this gate forward, when it has not passed.
+    pub next: Option<String>,
+}
+
+/// The three gates for the tree at `tip`, in pipeline order.
+pub fn evaluate_gates(
+    ctx: &crate::app::Ctx,
+    h: &crate::state::Hotfix,
+    tip: crate::git::Oid,
+    tree: crate::git::Oid,
+) -> anyhow::Result<Vec<GateView>> {
+    Ok(vec![
+        guard::evaluate(ctx, h, tip, tree)?,
+        review::evaluate(ctx, h, tip, tree)?,
+        test::evaluate(ctx, h, tip, tree)?,
+    ])
+}
+
+/// Records `--override <gate> --reason <text>` for the tree at `tree`, where the policy snapshot
+/// allows overrides. Returns the gates overridden.
+pub fn record_overrides(
+    ctx: &crate::app::Ctx,
+    h: &crate::state::Hotfix,
+    args: &crate::cli::OverrideArgs,
+    tree: crate::git::Oid,
+) -> anyhow::Result<Vec<crate::cli::Gate>> {
+    use crate::error::Refusal;
+    if args.gates.is_empty() {
+        return Ok(Vec::new());
+    }
+    if !h.policy.policy.allow_override {
+        return Err(Refusal::usage(
+            "this hotfix's policy does not allow overrides (policy.allow_override = false)",
+        )
+        .hint("make the gate pass instead")
+        .into());
+    }
+    let reason = args.reason.as_deref().map(str::trim).unwrap_or_default();
+    if reason.is_empty() {
+        return Err(Refusal::usage("an override needs a reason: --reason <text>").into());
+    }
+    let who = ctx.repo.identity()?;
+    let at = jiff::Timestamp::now();
+    let gates = args.gates.clone();
+    ctx.store.update(|s| {
+        let entry = s
+            .hotfixes
+            .get_mut(&h.branch)
+            .ok_or_else(|| Refusal::usage(format!("{} is no longer in progress", h.branch)))?;
+        for gate in &gates {
+            entry.overrides.push(crate::state::Override {
+                gate: gate_name(*gate).to_string(),
+                reason: reason.to_string(),
+                tree: tree.to_string(),
+                by_name: who.name.clone(),
+                by_email: who.email.clone(),
+                at,
+            });
+        }
+        Ok(())
+    })?;
+    for gate in &gates {
+        ctx.ui.warn(format!(
+            "the {} gate is overridden for this tree ({reason}); the override is recorded in the release",
+            gate_name(*gate)
+        ));
+    }
+    Ok(gates)
+}
+
+pub fn gate_name(gate: crate::cli::Gate) -> &'static str {
+    match gate {
+        crate::cli::Gate::Guard => "guard",
+        crate::cli::Gate::Review => "review",
+        crate::cli::Gate::Test => "test",
     }
 }

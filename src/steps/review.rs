@@ -1,0 +1,18 @@
+//! The review gate. (Being built: see issue 3.)
+
+use anyhow::Result;
+
+use crate::app::Ctx;
+use crate::git::Oid;
+use crate::state::Hotfix;
+use crate::steps::GateView;
+
+/// The review gate judged now for `tree` (the tip of the hotfix branch).
+pub fn evaluate(_ctx: &Ctx, _h: &Hotfix, _tip: Oid, _tree: Oid) -> Result<GateView> {
+    Ok(GateView {
+        gate: "review",
+        passed: false,
+        reason: "not run yet".into(),
+        next: Some("a teammate runs `hotfix approve`".into()),
+    })
+}
