@@ -147,7 +147,8 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
     };
     ctx.ui
         .status(format!("Switched to a new branch {branch}, from {from}."));
-    ctx.ui.status("Commit the smallest fix that removes the cause, then run `hotfix guard`.");
+    ctx.ui
+        .status("Commit the smallest fix that removes the cause, then run `hotfix guard`.");
     Ok(())
 }
 
