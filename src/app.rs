@@ -86,6 +86,8 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<()> {
     match &cli.command {
         Command::Completions(args) => return commands::meta::completions(args.shell),
         Command::Man => return commands::meta::man(),
+        // The demo makes its own repositories: it runs anywhere, inside a repository or not.
+        Command::Demo(args) => return commands::demo::demo(ui, args),
         _ => {}
     }
     let ctx = Ctx::open(ui, &dir)?;
@@ -94,27 +96,20 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<()> {
         Command::Start(args) => steps::branch::start(&ctx, args),
         Command::Status => commands::status::status(&ctx),
         Command::Abort(args) => commands::abort::abort(&ctx, args),
-        Command::Completions(_) | Command::Man => unreachable!("handled above"),
-        other => Err(not_implemented(other)),
+        Command::Completions(_) | Command::Man | Command::Demo(_) => {
+            unreachable!("handled above")
+        }
+        Command::Approve(args) => steps::review::approve(&ctx, args),
+        Command::Guard(args) => steps::guard::guard(&ctx, args),
+        Command::Test(args) => steps::test::test(&ctx, args),
+        Command::Deploy(args) => steps::deploy::deploy(&ctx, args),
+        Command::MergeBack(args) => steps::merge_back::merge_back(&ctx, args),
+        Command::Finish(args) => steps::finish::finish(&ctx, args),
+        Command::VerifyMerged => crate::history::verify_merged(&ctx),
+        Command::Retro(args) => commands::retro::retro(&ctx, args),
+        Command::List => commands::list::list(&ctx),
+        Command::Stats(args) => commands::stats::stats(&ctx, args),
     }
-}
-
-fn not_implemented(command: &Command) -> anyhow::Error {
-    let name = format!("{command:?}");
-    let name = name.split(['(', ' ']).next().unwrap_or_default();
-    let kebab: String = name
-        .chars()
-        .enumerate()
-        .flat_map(|(i, c)| {
-            let sep = (c.is_uppercase() && i > 0).then_some('-');
-            sep.into_iter().chain(c.to_lowercase())
-        })
-        .collect();
-    Refusal::usage(format!(
-        "`hotfix {kebab}` is not implemented yet in this version"
-    ))
-    .hint("see the README for what works today")
-    .into()
 }
 
 /// Where `-C` points, for commands that make paths relative to it.

@@ -256,6 +256,10 @@ pub struct RetroArgs {
     /// The root-cause category
     #[arg(long, value_enum, value_name = "CATEGORY")]
     pub cause: Option<Cause>,
+
+    /// Push the review to the remote so every teammate who fetches sees it
+    #[arg(long)]
+    pub push: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -252,7 +252,8 @@ impl Config {
     }
 }
 
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
+/// 1-based line and column (in characters) of a byte offset.
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
@@ -332,7 +333,12 @@ fn de_regexes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> 
         regex::Regex::new(s).map_err(|e| {
             serde::de::Error::custom(format!(
                 "`{s}` is not a valid regular expression: {}",
-                e.to_string().lines().last().unwrap_or_default().trim()
+                e.to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim()
+                    .trim_start_matches("error: ")
             ))
         })?;
     }
@@ -433,9 +439,23 @@ mod tests {
 /// The commented `hotfix.toml` that `init` writes; `hotfix.toml.example` is this text with the
 /// defaults (a test keeps the two the same).
 pub fn template(development: &str, tag_pattern: &str) -> String {
+    template_with_production(development, "", tag_pattern)
+}
+
+/// [`template`] with a production branch (git-flow's `master`).
+pub fn template_with_production(development: &str, production: &str, tag_pattern: &str) -> String {
     TEMPLATE
         .replace("{development}", &toml_string(development))
+        .replace("{production}", &toml_string(production))
         .replace("{tag_pattern}", &toml_string(tag_pattern))
+        .replace("{tag_format}", &toml_string(&tag_format_for(tag_pattern)))
+}
+
+/// The tag format that makes tags `pattern` matches: its literal prefix, then the version
+/// (`v*` → `v{version}`, `[0-9]*` → `{version}`, `release-*` → `release-{version}`).
+pub fn tag_format_for(pattern: &str) -> String {
+    let prefix = &pattern[..pattern.find(['*', '?', '[']).unwrap_or(pattern.len())];
+    format!("{prefix}{{version}}")
 }
 
 fn toml_string(s: &str) -> String {
@@ -451,7 +471,7 @@ const TEMPLATE: &str = r#"# hotfix.toml: the team's hotfix policy, read by `hotf
 # else main, else master.
 development = {development}
 # A branch that tracks production (git-flow's master); deploy fast-forwards it. Empty: none.
-production = ""
+production = {production}
 # Hotfix branches are <prefix><name>.
 prefix = "hotfix/"
 # Open release lines that also get the fix at merge-back (globs over local and remote branches).
@@ -461,7 +481,7 @@ also_merge_into = ["release/*"]
 # Production tags; the newest by semantic version is the base, pre-releases (v1.2.0-rc1) excluded.
 tag_pattern = {tag_pattern}
 # The new tag: the base version with the patch number raised.
-tag_format = "v{version}"
+tag_format = {tag_format}
 
 [severity]
 # The thresholds that justify a hotfix; anything else goes through the normal release.
@@ -525,6 +545,23 @@ mod template_tests {
             template("", "v*"),
             "regenerate hotfix.toml.example from config::template"
         );
+    }
+
+    #[test]
+    fn init_tag_format_matches_its_pattern() {
+        for (pattern, format) in [
+            ("v*", "v{version}"),
+            ("[0-9]*", "{version}"),
+            ("release-*", "release-{version}"),
+        ] {
+            let c = Config::parse(&template("develop", pattern), "t").unwrap();
+            assert_eq!(c.release.tag_format, format);
+            let tag = crate::version::format_tag(format, &semver::Version::new(1, 2, 4));
+            assert!(
+                crate::version::version_of(&tag, pattern).is_some(),
+                "{tag} under {pattern}"
+            );
+        }
     }
 
     #[test]

@@ -11,6 +11,15 @@ use git2::{BranchType, ErrorCode, Repository, StatusOptions};
 
 use crate::error::Refusal;
 
+pub mod diff;
+mod worktree;
+pub use worktree::TempCheckout;
+pub mod merge;
+mod remote;
+mod review;
+mod tags;
+pub use review::CommitInfo;
+
 pub struct Repo {
     repo: Repository,
 }
@@ -150,6 +159,16 @@ impl Repo {
         !name.starts_with('-') && git2::Branch::name_is_valid(name).unwrap_or(false)
     }
 
+    /// A string from the repository's git configuration (local, global or system).
+    pub fn config_string(&self, key: &str) -> Option<String> {
+        self.repo
+            .config()
+            .ok()?
+            .get_string(key)
+            .ok()
+            .filter(|v| !v.is_empty())
+    }
+
     /// The remote's default branch (`origin/HEAD` → `main`), if recorded.
     pub fn remote_default_branch(&self) -> Option<String> {
         let r = self.repo.find_reference("refs/remotes/origin/HEAD").ok()?;
@@ -277,6 +296,14 @@ impl Repo {
             .repo
             .revparse_single(&refname)
             .with_context(|| format!("could not find branch {branch}"))?;
+        if let Some(path) = self.checked_out_elsewhere(&refname) {
+            return Err(Refusal::usage(format!(
+                "{branch} is checked out in another worktree ({})",
+                path.display()
+            ))
+            .hint("switch that worktree to another branch, then run the command again; nothing was changed")
+            .into());
+        }
         let mut opts = git2::build::CheckoutBuilder::new();
         opts.safe();
         self.repo.checkout_tree(&target, Some(&mut opts)).map_err(|e| {
@@ -296,6 +323,41 @@ impl Repo {
             .set_head(&refname)
             .with_context(|| format!("could not point HEAD at {branch}"))?;
         Ok(())
+    }
+
+    /// The other worktree whose HEAD is `refname`, if any: git never checks a branch out twice,
+    /// and libgit2 only refuses at `set_head`, after it has changed the files.
+    fn checked_out_elsewhere(&self, refname: &str) -> Option<PathBuf> {
+        let common = self.repo.commondir();
+        let own = self.repo.path().canonicalize().ok()?;
+        let mut gitdirs = vec![common.to_path_buf()];
+        if let Ok(linked) = std::fs::read_dir(common.join("worktrees")) {
+            gitdirs.extend(linked.flatten().map(|e| e.path()));
+        }
+        gitdirs.into_iter().find_map(|dir| {
+            if dir.canonicalize().ok()? == own {
+                return None;
+            }
+            let head = std::fs::read_to_string(dir.join("HEAD")).ok()?;
+            if head.trim().strip_prefix("ref: ")? != refname {
+                return None;
+            }
+            // a linked worktree's `gitdir` names its `.git` file; the main one is the parent
+            let worktree = match std::fs::read_to_string(dir.join("gitdir")) {
+                Ok(gitfile) => PathBuf::from(gitfile.trim()).parent()?.to_path_buf(),
+                // the main repository of a bare clone has no working tree to hold a branch
+                Err(_) if self.main_is_bare() => return None,
+                Err(_) => dir.parent()?.to_path_buf(),
+            };
+            Some(worktree)
+        })
+    }
+
+    fn main_is_bare(&self) -> bool {
+        self.repo
+            .config()
+            .and_then(|c| c.get_bool("core.bare"))
+            .unwrap_or(false)
     }
 
     pub fn delete_branch(&self, name: &str) -> Result<()> {

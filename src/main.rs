@@ -1,12 +1,12 @@
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use hotfix::cli::Cli;
 use hotfix::error::{Refusal, exit_code_for};
 use hotfix::ui::Ui;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     let ui = Ui::from_args(&cli.global);
     match hotfix::run(cli, &ui) {
         Ok(()) => ExitCode::SUCCESS,
@@ -15,6 +15,20 @@ fn main() -> ExitCode {
             exit_code_for(&err)
         }
     }
+}
+
+/// The command line. Installed as `git-hotfix`, the program is run by git as `git hotfix`, and
+/// its usage and help say so.
+fn parse() -> Cli {
+    let mut cmd = Cli::command();
+    let as_git = std::env::args_os()
+        .next()
+        .map(std::path::PathBuf::from)
+        .is_some_and(|p| p.file_stem().is_some_and(|s| s == "git-hotfix"));
+    if as_git {
+        cmd = cmd.bin_name("git hotfix");
+    }
+    Cli::from_arg_matches(&cmd.get_matches()).unwrap_or_else(|e| e.exit())
 }
 
 /// One sentence saying what is wrong, the causes under it, and how to proceed.

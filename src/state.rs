@@ -74,6 +74,71 @@ pub struct Hotfix {
     /// Gate overrides, each bound to the tree it was given for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub overrides: Vec<Override>,
+    /// The deploy of this hotfix, once started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<DeployRecord>,
+    /// Merge-back progress, once started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge_back: Option<MergeBackRecord>,
+}
+
+/// The deploy of one tree, step by step, so a kill at any point is explained and resumed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeployRecord {
+    pub tree: String,
+    pub commit: String,
+    pub tag: String,
+    pub version: String,
+    pub phase: DeployPhase,
+    pub started_at: jiff::Timestamp,
+    pub finished_at: Option<jiff::Timestamp>,
+    /// Where the output of deploy, verify and rollback went.
+    pub log: String,
+    /// Why it failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    /// Whether the tag (and production branch) still have to be pushed.
+    #[serde(default)]
+    pub push_pending: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeployPhase {
+    /// The deploy command was started (and may have run, in part or whole).
+    Deploying,
+    /// Deployed; verify is running.
+    Verifying,
+    /// Deploy or verify failed; rollback ran (if configured). No tag.
+    Failed,
+    /// Verified and tagged; production branch, push and notify may still be due.
+    Tagged,
+    /// Everything done: merge-back is next.
+    Released,
+}
+
+/// Merge-back across its targets, so a conflict can stop it and `--continue` resume it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MergeBackRecord {
+    pub tag: String,
+    /// Every target in order (development branch first).
+    pub targets: Vec<String>,
+    #[serde(default)]
+    pub done: Vec<String>,
+    /// The target whose merge is in progress (conflicted), with its tip before the merge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<CurrentMerge>,
+    #[serde(default)]
+    pub via_branch: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CurrentMerge {
+    pub target: String,
+    /// The branch the merge is made on (the target, or merge-back/<name>-into-<target>).
+    pub branch: String,
+    pub before: String,
+    pub conflicts: Vec<String>,
 }
 
 /// A guard run: the numbers for one tree.
@@ -158,8 +223,8 @@ impl Store {
     /// only ever replaced whole by a rename.
     pub fn read(&self) -> Result<State> {
         let path = self.path();
-        let text = match fs::read_to_string(&path) {
-            Ok(t) => t,
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
             Err(e) => {
                 return Err(
@@ -167,6 +232,9 @@ impl Store {
                 );
             }
         };
+        // Garbage bytes are damage like any other, with the same way out (`abort`).
+        let text = String::from_utf8(bytes)
+            .map_err(|_| damaged(&path, "it is not text (invalid UTF-8)".into()))?;
         parse(&text, &path)
     }
 
@@ -184,7 +252,14 @@ impl Store {
     pub fn set_aside(&self) -> Result<PathBuf> {
         let _lock = self.lock()?;
         let stamp = jiff::Timestamp::now().as_second();
-        let aside = self.dir.join(format!("state.toml.damaged-{stamp}"));
+        // never onto an earlier damaged file set aside in the same second
+        let aside = (1..)
+            .map(|n| match n {
+                1 => self.dir.join(format!("state.toml.damaged-{stamp}")),
+                n => self.dir.join(format!("state.toml.damaged-{stamp}-{n}")),
+            })
+            .find(|p| !p.exists())
+            .expect("an unused name");
         fs::rename(self.path(), &aside)
             .with_context(|| format!("could not move {} aside", self.path().display()))?;
         Ok(aside)
@@ -226,15 +301,41 @@ impl Store {
 
     fn write_locked(&self, state: &State) -> Result<()> {
         let text = toml::to_string(state).context("could not serialise the hotfix state")?;
-        write_atomic(&self.path(), text.as_bytes())
+        write_atomic(&self.path(), text.as_bytes())?;
+        self.remove_orphans();
+        Ok(())
+    }
+
+    /// Temporary files of writers killed before their rename. Only the lock holder writes one,
+    /// so under the lock any that is left is an orphan.
+    fn remove_orphans(&self) {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".state.toml.")
+            {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 }
 
 /// Replaces `path` with `bytes` so that a crash at any moment leaves the old or the new content.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().context("state path has no folder")?;
+    // named after the file it replaces, so orphans of one file are told from another's
+    let prefix = format!(
+        ".{}.",
+        path.file_name()
+            .context("state path has no file name")?
+            .to_string_lossy()
+    );
     let mut tmp = tempfile::Builder::new()
-        .prefix(".state.toml.")
+        .prefix(&prefix)
         .tempfile_in(dir)
         .with_context(|| format!("could not create a temporary file in {}", dir.display()))?;
     tmp.write_all(bytes)
@@ -251,19 +352,28 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+fn damaged(path: &Path, what: String) -> Refusal {
+    Refusal::usage(format!(
+        "the hotfix state file {} is damaged: {what}",
+        path.display()
+    ))
+    .hint("run `hotfix abort` to move it aside (it is kept, not deleted); branches and commits are not touched")
+}
+
 fn parse(text: &str, path: &Path) -> Result<State> {
-    let damaged = |what: String| {
-        Refusal::usage(format!(
-            "the hotfix state file {} is damaged: {what}",
-            path.display()
-        ))
-        .hint("run `hotfix abort` to set it aside and return to your branch (nothing is deleted)")
-    };
+    let damaged = |what: String| damaged(path, what);
     #[derive(Deserialize)]
     struct Versioned {
         version: Option<u32>,
     }
-    let v: Versioned = toml::from_str(text).map_err(|e| damaged(e.message().trim().to_string()))?;
+    let located = |e: toml::de::Error| {
+        let (line, col) = e
+            .span()
+            .map(|s| crate::config::line_col(text, s.start))
+            .unwrap_or((1, 1));
+        damaged(format!("{line}:{col}: {}", e.message().trim()))
+    };
+    let v: Versioned = toml::from_str(text).map_err(located)?;
     match v.version {
         Some(STATE_VERSION) => {}
         Some(n) if n > STATE_VERSION => {
@@ -271,23 +381,11 @@ fn parse(text: &str, path: &Path) -> Result<State> {
                 "the hotfix state file {} was written by a newer hotfix (state version {n})",
                 path.display()
             ))
-            .hint("upgrade hotfix to go on with this hotfix")
+            .hint("upgrade hotfix to go on with this hotfix, or run `hotfix abort` to move the file aside (it is kept, not deleted)")
             .into());
         }
         Some(n) => return Err(damaged(format!("unknown state version {n}")).into()),
         None => return Err(damaged("it has no version field".into()).into()),
     }
-    toml::from_str(text).map_err(|e| {
-        let (line, col) = e
-            .span()
-            .map(|s| {
-                let before = &text[..s.start.min(text.len())];
-                (
-                    before.matches('\n').count() + 1,
-                    before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
-                )
-            })
-            .unwrap_or((1, 1));
-        damaged(format!("{line}:{col}: {}", e.message().trim())).into()
-    })
+    toml::from_str(text).map_err(|e| located(e).into())
 }

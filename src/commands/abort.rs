@@ -42,13 +42,16 @@ pub fn abort(ctx: &Ctx, args: &AbortArgs) -> Result<()> {
         }
     }
 
-    if let Some(target) = &back_to {
-        repo.switch(target)?;
-    }
-    if args.delete && tip.is_some() {
-        repo.delete_branch(&h.branch)?;
-    }
+    // Under the state lock for the whole change: a concurrent command cannot see the branch
+    // switched while the entry still says the hotfix is checked out, and a lock held elsewhere
+    // refuses before anything moved.
     ctx.store.update(|s| {
+        if let Some(target) = &back_to {
+            repo.switch(target)?;
+        }
+        if args.delete && tip.is_some() {
+            repo.delete_branch(&h.branch)?;
+        }
         s.hotfixes.remove(&h.branch);
         Ok(())
     })?;

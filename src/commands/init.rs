@@ -27,8 +27,13 @@ pub fn init(ctx: &Ctx) -> Result<()> {
     }
     let pattern = detect_tag_pattern(repo)?;
     let development = detect_development(repo)?;
-    let text = config::template(
+    // git-flow records its production branch; a repository without git-flow has none to move
+    let production = repo
+        .config_string("gitflow.branch.master")
+        .filter(|b| repo.branch_tip(b).ok().flatten().is_some());
+    let text = config::template_with_production(
         development.as_deref().unwrap_or(""),
+        production.as_deref().unwrap_or(""),
         pattern.as_deref().unwrap_or("v*"),
     );
     // create_new: never overwrite a file that appeared since the check above
@@ -54,6 +59,17 @@ pub fn init(ctx: &Ctx) -> Result<()> {
         None => ctx
             .ui
             .warn("no development branch found; set branches.development"),
+    }
+    if let Some(p) = &production {
+        ctx.ui.status(format!(
+            "  branches.production = \"{p}\" (git-flow's production branch)"
+        ));
+    }
+    if let Some(p) = &pattern {
+        ctx.ui.status(format!(
+            "  release.tag_format = \"{}\"",
+            config::tag_format_for(p)
+        ));
     }
     ctx.ui
         .status("Review it, commit it, and the policy applies to every hotfix started after that.");

@@ -39,7 +39,12 @@ struct StatusJson<'a> {
 
 pub fn status(ctx: &Ctx) -> Result<()> {
     let state = ctx.store.read()?;
-    let current = ctx.current(&state)?;
+    // The hotfix checked out; else one whose merge-back is under way (the user is then on a
+    // target branch, not on the hotfix branch).
+    let current = match ctx.current(&state)? {
+        Some(h) => Some(h),
+        None => state.hotfixes.values().find(|h| h.merge_back.is_some()),
+    };
     let current_view = current.map(|h| view(ctx, h)).transpose()?;
     let others: Vec<&str> = state
         .hotfixes
@@ -157,6 +162,17 @@ pub fn view(ctx: &Ctx, h: &Hotfix) -> Result<HotfixView> {
                 h.name, h.name
             ),
         ),
+        (Phase::Starting, Some(_)) if !checked_out => (
+            Step::Branch,
+            Some(format!(
+                "start was interrupted before {} was checked out",
+                h.branch
+            )),
+            format!(
+                "hotfix start {} (to finish starting) or hotfix abort {} --delete",
+                h.name, h.name
+            ),
+        ),
         (Phase::Open, None) => (
             h.phase_step(),
             Some(format!(
@@ -185,6 +201,15 @@ pub fn view(ctx: &Ctx, h: &Hotfix) -> Result<HotfixView> {
             ),
             None => (Step::Deploy, None, "hotfix deploy".to_string()),
         },
+    };
+    // A deploy or merge-back under way says more than the gates do.
+    let explained = steps::merge_back::explain(h).or_else(|| steps::deploy::explain(h, tree));
+    let (step, problem, next) = match explained {
+        Some((Step::Deploy, p, _)) if !checked_out => {
+            (Step::Deploy, p, format!("git switch {}", h.branch))
+        }
+        Some(e) => e,
+        None => (step, problem, next),
     };
     Ok(HotfixView {
         name: h.name.clone(),

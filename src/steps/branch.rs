@@ -53,10 +53,15 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
     }
 
     // Everything read-only first: nothing changes until all checks passed and all answers are in.
-    let (return_to, _) = repo.current_branch()?;
+    let (current, _) = repo.current_branch()?;
     let state = ctx.store.read()?;
+    let tip = repo.branch_tip(&branch)?;
+    // An interrupted start is finished by running it again: before the branch was made, or
+    // after, as long as the branch is still the untouched one it made.
     let resuming = match state.hotfixes.get(&branch) {
-        Some(h) if h.phase == Phase::Starting && repo.branch_tip(&branch)?.is_none() => {
+        Some(h)
+            if h.phase == Phase::Starting && tip.is_none_or(|t| t.to_string() == h.base_commit) =>
+        {
             Some(h.clone())
         }
         Some(_) => {
@@ -69,7 +74,7 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
         }
         None => None,
     };
-    if repo.branch_tip(&branch)?.is_some() {
+    if tip.is_some() && resuming.is_none() {
         return Err(
             Refusal::usage(format!("a branch named {branch} already exists"))
                 .hint("pick another name, or delete the old branch if it is no longer needed")
@@ -99,6 +104,8 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
         ),
     };
 
+    // the branch the first attempt started from, not the hotfix branch if the user switched
+    let return_to = resuming.as_ref().map_or(current, |h| h.return_to.clone());
     let hotfix = Hotfix {
         name: args.name.clone(),
         branch: branch.clone(),
@@ -116,6 +123,8 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
         guard: None,
         tests: None,
         overrides: Vec::new(),
+        deploy: None,
+        merge_back: None,
     };
     // Recorded before the branch exists, so a kill between the two is explained by `status`.
     ctx.store.update(|s| {
@@ -123,7 +132,9 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
         Ok(())
     })?;
     fault::point("start-before-branch");
-    repo.create_branch(&branch, base.commit)?;
+    if tip.is_none() {
+        repo.create_branch(&branch, base.commit)?;
+    }
     fault::point("start-before-checkout");
     if let Err(e) = repo.switch(&branch) {
         // Undo what this command made: the empty branch and the state entry.

@@ -96,11 +96,24 @@ pub fn record_not_code(
         by_name: who.name.clone(),
         by_email: who.email.clone(),
     };
-    let refname = format!(
+    let stem = format!(
         "{NOT_CODE_REFS}{}-{}",
         name.replace('/', "-"),
         record.recorded_at.as_second()
     );
+    // two records of one name in the same second must not replace each other
+    let taken: Vec<String> = repo
+        .read_record_refs(&stem)?
+        .into_iter()
+        .map(|(r, _)| r)
+        .collect();
+    let refname = (1..)
+        .map(|n| match n {
+            1 => stem.clone(),
+            n => format!("{stem}-{n}"),
+        })
+        .find(|r| !taken.contains(r))
+        .expect("an unused name");
     let json = serde_json::to_vec_pretty(&record)?;
     repo.write_record_ref(&refname, &json, "hotfix start --not-code")?;
     Ok(refname)

@@ -5,7 +5,10 @@ use serde::{Deserialize, Serialize};
 
 pub mod branch;
 pub mod confirm;
+pub mod deploy;
+pub mod finish;
 pub mod guard;
+pub mod merge_back;
 pub mod review;
 pub mod test;
 

@@ -1,18 +1,727 @@
-//! The review gate. (Being built: see issue 3.)
+//! The review gate: a teammate approves the exact tree that ships (SPEC promises 1 and 2).
+//!
+//! An approval is stored in git, so it travels with fetch and push: one ref per tree and
+//! reviewer, `refs/hotfix/approvals/<branch>/<tree>/<reviewer-key>`, pointing at a blob that
+//! holds the [`Approval`] as JSON. A ref is written once and never changed, so fetching the
+//! namespace without `+` (which git allows for non-commit refs anyway) and pushing without force
+//! can never lose or rewrite an approval.
+//!
+//! The author's side re-applies the self-approval rule when counting: an approval by someone who
+//! authored or committed on the branch does not count, even if it was written by hand.
 
-use anyhow::Result;
+use std::io::IsTerminal;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
 
 use crate::app::Ctx;
-use crate::git::Oid;
-use crate::state::Hotfix;
+use crate::cli::ApproveArgs;
+use crate::config::Config;
+use crate::error::Refusal;
+use crate::git::{CommitInfo, Identity, Oid, Repo, short};
+use crate::state::{Hotfix, State};
 use crate::steps::GateView;
+use crate::steps::guard::{self, GuardReport};
+use crate::version;
 
-/// The review gate judged now for `tree` (the tip of the hotfix branch).
-pub fn evaluate(_ctx: &Ctx, _h: &Hotfix, _tip: Oid, _tree: Oid) -> Result<GateView> {
+/// Where approvals live.
+pub const APPROVAL_REFS: &str = "refs/hotfix/approvals/";
+/// Fetches every approval of the remote; non-commit refs need no `+` to be stored.
+const APPROVAL_REFSPEC: &str = "refs/hotfix/approvals/*:refs/hotfix/approvals/*";
+
+/// One reviewer's approval of one tree of a hotfix branch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    pub branch: String,
+    pub tree: String,
+    /// The commit the reviewer saw (any commit with the same tree ships the same code).
+    pub commit: String,
+    pub reviewer_name: String,
+    pub reviewer_email: String,
+    pub approved_at: jiff::Timestamp,
+}
+
+impl Approval {
+    /// "Rita Reviewer <rita@example.com>"
+    pub fn reviewer(&self) -> String {
+        format!("{} <{}>", self.reviewer_name, self.reviewer_email)
+    }
+
+    fn key(&self) -> String {
+        email_key(&self.reviewer_email)
+    }
+}
+
+/// The ref of one approval.
+pub fn approval_ref(branch: &str, tree: Oid, email: &str) -> String {
+    format!("{APPROVAL_REFS}{branch}/{tree}/{}", email_key(email))
+}
+
+/// A ref-safe, case-insensitive key for an email: readable, plus a hash so that two emails that
+/// sanitise alike still get different keys.
+fn email_key(email: &str) -> String {
+    let email = email.trim().to_lowercase();
+    let mut readable = String::new();
+    for c in email.chars() {
+        match c {
+            'a'..='z' | '0'..='9' => readable.push(c),
+            '@' => readable.push_str("-at-"),
+            _ => readable.push('-'),
+        }
+    }
+    // FNV-1a: stable across versions and platforms, which std's hasher is not
+    let hash = email.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{}-{hash:016x}", readable.trim_matches('-'))
+}
+
+fn same_email(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim())
+}
+
+/// Every well-formed approval of `branch` stored here, any tree.
+fn read_approvals(repo: &Repo, branch: &str) -> Result<Vec<Approval>> {
+    let prefix = format!("{APPROVAL_REFS}{branch}/");
+    let mut out = Vec::new();
+    for (name, bytes) in repo.read_record_refs(&prefix)? {
+        // `<tree>/<key>`; anything deeper belongs to another branch (hotfix/a vs hotfix/a/b)
+        let Some((tree, key)) = name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.split_once('/'))
+        else {
+            continue;
+        };
+        let Ok(a) = serde_json::from_slice::<Approval>(&bytes) else {
+            continue;
+        };
+        if a.branch == branch && a.tree == tree && key == a.key() {
+            out.push(a);
+        }
+    }
+    out.sort_by_key(|a| a.approved_at);
+    Ok(out)
+}
+
+/// The approvals of one tree sorted into what counts and what does not.
+#[derive(Debug, Default)]
+struct Tally {
+    /// One per distinct reviewer, oldest first.
+    counted: Vec<Approval>,
+    /// For this tree, by someone who authored or committed on the branch.
+    own: Vec<Approval>,
+    /// The newest approval of an older tree by a reviewer who has not approved this one.
+    stale: Option<Approval>,
+}
+
+fn tally(all: &[Approval], tree: Oid, people: &[CommitInfo], allow_self: bool) -> Tally {
+    let tree = tree.to_string();
+    let worked_on = |email: &str| {
+        people
+            .iter()
+            .any(|c| same_email(&c.author.email, email) || same_email(&c.committer.email, email))
+    };
+    let mut t = Tally::default();
+    for a in all.iter().filter(|a| a.tree == tree) {
+        if t.counted
+            .iter()
+            .chain(&t.own)
+            .any(|c| same_email(&c.reviewer_email, &a.reviewer_email))
+        {
+            continue;
+        }
+        if worked_on(&a.reviewer_email) && !allow_self {
+            t.own.push(a.clone());
+        } else {
+            t.counted.push(a.clone());
+        }
+    }
+    t.stale = all
+        .iter()
+        .filter(|a| a.tree != tree)
+        .filter(|a| {
+            !t.counted
+                .iter()
+                .chain(&t.own)
+                .any(|c| same_email(&c.reviewer_email, &a.reviewer_email))
+        })
+        .filter(|a| !worked_on(&a.reviewer_email) || allow_self)
+        .max_by_key(|a| a.approved_at)
+        .cloned();
+    t
+}
+
+/// Fetches the remote's approvals; when that fails (offline), says so and goes on with the ones
+/// here.
+fn fetch_approvals(ctx: &Ctx, remote: &str) {
+    ctx.ui.verbose(format!("fetching approvals from {remote}"));
+    if let Err(e) = ctx.repo.fetch(remote, &[APPROVAL_REFSPEC], false) {
+        ctx.ui.warn(format!(
+            "{e:#}; going on with the approvals already in this clone"
+        ));
+    }
+}
+
+/// The commits of the hotfix branch and who made them.
+fn branch_commits(ctx: &Ctx, h: &Hotfix, tip: Oid) -> Result<Vec<CommitInfo>> {
+    let base = Oid::from_str(&h.base_commit)
+        .with_context(|| format!("the state's base commit of {} is not an id", h.branch))?;
+    ctx.repo.commits_between(base, tip)
+}
+
+/// The review gate judged now for `tree` (the tip of the hotfix branch). Approvals are fetched
+/// from the remote only while there are too few here, so a passed gate costs no network.
+pub fn evaluate(ctx: &Ctx, h: &Hotfix, tip: Oid, tree: Oid) -> Result<GateView> {
+    let tree_s = tree.to_string();
+    if let Some(o) = h.override_for("review", &tree_s) {
+        return Ok(GateView {
+            gate: "review",
+            passed: true,
+            reason: format!("overridden by {} ({})", o.by_name, o.reason),
+            next: None,
+        });
+    }
+    let need = h.policy.review.approvals.max(1) as usize;
+    let allow_self = h.policy.review.allow_self_approval;
+    let people = branch_commits(ctx, h, tip)?;
+    let mut t = tally(
+        &read_approvals(&ctx.repo, &h.branch)?,
+        tree,
+        &people,
+        allow_self,
+    );
+    if t.counted.len() < need
+        && let Some(remote) = ctx.repo.remote_for(Some(&h.branch))?
+    {
+        fetch_approvals(ctx, &remote);
+        t = tally(
+            &read_approvals(&ctx.repo, &h.branch)?,
+            tree,
+            &people,
+            allow_self,
+        );
+    }
+    let names = |list: &[Approval]| {
+        list.iter()
+            .map(Approval::reviewer)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let next = Some(format!("a teammate runs `hotfix approve {}`", h.branch));
+    if t.counted.len() >= need {
+        return Ok(GateView {
+            gate: "review",
+            passed: true,
+            reason: format!("approved by {}", names(&t.counted)),
+            next: None,
+        });
+    }
+    let mut parts = Vec::new();
+    if t.counted.is_empty() {
+        if need > 1 {
+            parts.push(format!("0 of {need} approvals"));
+        } else if t.stale.is_none() {
+            parts.push("not approved yet".to_string());
+        }
+    } else {
+        parts.push(format!(
+            "{} of {need} approvals ({})",
+            t.counted.len(),
+            names(&t.counted)
+        ));
+    }
+    if let Some(a) = &t.stale {
+        let commit = Oid::from_str(&a.commit).map(short).unwrap_or_default();
+        parts.push(format!(
+            "approval by {} is for an older tree ({commit}); ask for a new review",
+            a.reviewer_name
+        ));
+    }
+    if !t.own.is_empty() {
+        let who: Vec<&str> = t.own.iter().map(|a| a.reviewer_name.as_str()).collect();
+        parts.push(format!(
+            "the approval by {} does not count: an author of the fix cannot approve it",
+            who.join(", ")
+        ));
+    }
+    let reason = parts.join("; ");
     Ok(GateView {
         gate: "review",
         passed: false,
-        reason: "not run yet".into(),
-        next: Some("a teammate runs `hotfix approve`".into()),
+        reason,
+        next,
     })
+}
+
+/// The approvals that count for `tree` (distinct reviewers, none of them an author of the fix
+/// unless the policy allows it), fetching the remote's first when `fetch` is set. For deploy and
+/// the release record.
+pub fn approvals_for(ctx: &Ctx, h: &Hotfix, tree: Oid, fetch: bool) -> Result<Vec<Approval>> {
+    let tip = ctx.repo.branch_tip(&h.branch)?.ok_or_else(|| {
+        Refusal::usage(format!(
+            "the branch {} no longer exists (deleted by hand?)",
+            h.branch
+        ))
+        .hint(format!("`hotfix abort {}` forgets this hotfix", h.name))
+    })?;
+    if fetch && let Some(remote) = ctx.repo.remote_for(Some(&h.branch))? {
+        fetch_approvals(ctx, &remote);
+    }
+    let people = branch_commits(ctx, h, tip)?;
+    Ok(tally(
+        &read_approvals(&ctx.repo, &h.branch)?,
+        tree,
+        &people,
+        h.policy.review.allow_self_approval,
+    )
+    .counted)
+}
+
+/// What is being approved, found in this clone's state (the author's clone) or from the branch
+/// alone (a reviewer's clone).
+struct Target {
+    branch: String,
+    tip: Oid,
+    base: Oid,
+    /// How the base is described to the reviewer ("v1.1.0", "merge base with main").
+    base_label: String,
+    policy: Config,
+    remote: Option<String>,
+}
+
+pub fn approve(ctx: &Ctx, args: &ApproveArgs) -> Result<()> {
+    let repo = &ctx.repo;
+    let ui = ctx.ui;
+    let state = ctx.store.read()?;
+    let target = find_target(ctx, &state, args.branch.as_deref())?;
+    let branch = target.branch.as_str();
+    let tree = repo.tree_of(target.tip)?;
+    let commits = repo.commits_between(target.base, target.tip)?;
+    if commits.is_empty() {
+        return Err(Refusal::usage(format!(
+            "{branch} has no commits on top of {}: there is nothing to approve",
+            target.base_label
+        ))
+        .hint("the author commits the fix (and pushes it) first")
+        .into());
+    }
+    let me = repo.identity()?;
+    if args.push && target.remote.is_none() {
+        return Err(Refusal::usage(
+            "--push needs a remote, and this repository has none (no upstream, no `origin`)",
+        )
+        .hint(format!("run `hotfix approve {branch}` without --push"))
+        .into());
+    }
+
+    // Nobody approves their own fix (SPEC promise 2).
+    let own = commits.iter().find(|c| {
+        same_email(&c.author.email, &me.email) || same_email(&c.committer.email, &me.email)
+    });
+    if let Some(c) = own {
+        if !target.policy.review.allow_self_approval {
+            return Err(Refusal::gate(format!(
+                "you cannot approve {branch}: {} is an author or committer of commit {} on it",
+                me.email,
+                short(c.id)
+            ))
+            .hint(format!(
+                "ask a teammate who did not work on the fix to run `hotfix approve {branch}`"
+            ))
+            .into());
+        }
+        ui.warn(format!(
+            "you worked on this fix (commit {}); review.allow_self_approval lets you approve it",
+            short(c.id)
+        ));
+    }
+
+    let refname = approval_ref(branch, tree, &me.email);
+    let existing = read_approvals(repo, branch)?
+        .into_iter()
+        .find(|a| a.tree == tree.to_string() && same_email(&a.reviewer_email, &me.email));
+    let mut guard_report = None;
+    let approval = match existing {
+        Some(a) => {
+            ui.status(format!(
+                "You already approved tree {} of {branch} ({}).",
+                short(tree),
+                a.approved_at.strftime("%Y-%m-%d %H:%M UTC")
+            ));
+            a
+        }
+        None => {
+            guard_report = Some(show(ctx, &target, &commits, tree)?);
+            let question = format!("Approve tree {} of {branch}?", short(tree));
+            if !ui.confirm(&question, "--yes")? {
+                return Err(Refusal::gate(format!(
+                    "{branch} was not approved; nothing was recorded"
+                ))
+                .hint(format!(
+                    "run `hotfix approve {branch}` again when you are ready"
+                ))
+                .into());
+            }
+            record(repo, branch, target.tip, tree, &me, &refname)?
+        }
+    };
+
+    let mut pushed = false;
+    match (&target.remote, args.push) {
+        (Some(remote), true) => {
+            push_approval(ctx, remote, &refname, branch)?;
+            pushed = true;
+            ui.status(format!(
+                "Approved tree {} of {branch} as {} and pushed the approval to {remote}.",
+                short(tree),
+                approval.reviewer()
+            ));
+        }
+        (Some(remote), false) => {
+            ui.status(format!(
+                "Approved tree {} of {branch} as {}.",
+                short(tree),
+                approval.reviewer()
+            ));
+            ui.status(format!(
+                "The approval is only in this clone; `hotfix approve {branch} --push` sends it to {remote} for the author."
+            ));
+        }
+        (None, _) => ui.status(format!(
+            "Approved tree {} of {branch} as {}.",
+            short(tree),
+            approval.reviewer()
+        )),
+    }
+    if ui.json {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            #[serde(flatten)]
+            approval: &'a Approval,
+            r#ref: &'a str,
+            pushed: bool,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            guard: Option<&'a GuardReport>,
+        }
+        ui.data(serde_json::to_string_pretty(&Out {
+            approval: &approval,
+            r#ref: &refname,
+            pushed,
+            guard: guard_report.as_ref(),
+        })?);
+    }
+    Ok(())
+}
+
+fn record(
+    repo: &Repo,
+    branch: &str,
+    tip: Oid,
+    tree: Oid,
+    me: &Identity,
+    refname: &str,
+) -> Result<Approval> {
+    let approval = Approval {
+        branch: branch.to_string(),
+        tree: tree.to_string(),
+        commit: tip.to_string(),
+        reviewer_name: me.name.clone(),
+        reviewer_email: me.email.clone(),
+        approved_at: jiff::Timestamp::now(),
+    };
+    let json = serde_json::to_vec_pretty(&approval).context("could not serialise the approval")?;
+    repo.write_record_ref(refname, &json, "hotfix approve")?;
+    Ok(approval)
+}
+
+/// Pushes one approval ref. The remote refuses to replace a non-commit ref without force, so a
+/// rejection means the remote already holds an approval of this tree by this reviewer (made in
+/// another clone): that is success too.
+fn push_approval(ctx: &Ctx, remote: &str, refname: &str, branch: &str) -> Result<()> {
+    let spec = format!("{refname}:{refname}");
+    let Err(err) = ctx.repo.push(remote, &[&spec]) else {
+        return Ok(());
+    };
+    if ctx.repo.fetch(remote, &[&spec], false).is_ok() {
+        ctx.ui.status(format!(
+            "{remote} already had your approval of this tree (made in another clone); kept that one."
+        ));
+        return Ok(());
+    }
+    Err(Refusal::usage(format!(
+        "the approval is recorded in this clone but could not be pushed to {remote}: {err:#}"
+    ))
+    .hint(format!(
+        "run `hotfix approve {branch} --push` again when {remote} is reachable"
+    ))
+    .into())
+}
+
+/// Shows the reviewer what they approve: the commits, the diff (paged on a terminal, else its
+/// stat) and the guard's numbers and flags. With `--json` nothing is printed; the guard report
+/// goes into the JSON instead.
+fn show(ctx: &Ctx, target: &Target, commits: &[CommitInfo], tree: Oid) -> Result<GuardReport> {
+    let ui = ctx.ui;
+    let repo = &ctx.repo;
+    let report = guard::analyze(repo, target.base, target.tip, &target.policy.guard)?;
+    if !ui.json && !ui.quiet {
+        let plural = if commits.len() == 1 { "" } else { "s" };
+        ui.print(format!(
+            "{} {}: {} commit{plural} on top of {}, tree {}",
+            ui.bold("Review"),
+            ui.bold(&target.branch),
+            commits.len(),
+            target.base_label,
+            short(tree)
+        ));
+        for c in commits {
+            ui.print(format!(
+                "  {} {} ({} <{}>)",
+                short(c.id),
+                c.summary,
+                c.author.name,
+                c.author.email
+            ));
+        }
+        ui.print("");
+        if ui.interactive && std::io::stdout().is_terminal() {
+            page_diff(ctx, target)?;
+        } else {
+            ui.print(repo.diff_stat(target.base, target.tip)?.trim_end());
+        }
+        ui.print("");
+        guard::render(ui, &report);
+        ui.print("");
+    }
+    if report.over_files || report.over_lines {
+        ui.warn(format!(
+            "the diff is over the guard's limits ({} files, {} lines); the guard gate fails until the fix is smaller or the gate is overridden",
+            report.totals.files, report.totals.lines
+        ));
+    }
+    Ok(report)
+}
+
+/// `git diff --stat --patch base tip` through the git program, so the user's pager and diff
+/// settings apply.
+fn page_diff(ctx: &Ctx, target: &Target) -> Result<()> {
+    let mut cmd = ctx.repo.git_command()?;
+    cmd.arg("diff");
+    if !console::colors_enabled() {
+        cmd.arg("--no-color");
+    }
+    cmd.args(["--stat", "--patch"])
+        .arg(target.base.to_string())
+        .arg(target.tip.to_string());
+    let status = cmd.status().context("could not run `git diff`")?;
+    if !status.success() {
+        ctx.ui.warn("`git diff` failed; this is what changed:");
+        ctx.ui
+            .print(ctx.repo.diff_stat(target.base, target.tip)?.trim_end());
+    }
+    Ok(())
+}
+
+/// Finds the branch to approve and its base.
+fn find_target(ctx: &Ctx, state: &State, name: Option<&str>) -> Result<Target> {
+    let repo = &ctx.repo;
+    let name = match name {
+        Some(n) => n.to_string(),
+        None => match repo.head()? {
+            crate::git::Head::Branch(b, _) => b,
+            _ => {
+                return Err(Refusal::usage(
+                    "HEAD is not on a branch, so there is nothing to approve by default",
+                )
+                .hint("name the branch: `hotfix approve hotfix/<name>`")
+                .into());
+            }
+        },
+    };
+
+    // The author's clone: the state knows the base and the policy in force.
+    if let Some(h) = state
+        .hotfixes
+        .values()
+        .find(|h| h.branch == name || h.name == name)
+    {
+        let tip = repo.branch_tip(&h.branch)?.ok_or_else(|| {
+            Refusal::usage(format!(
+                "the branch {} no longer exists (deleted by hand?)",
+                h.branch
+            ))
+            .hint(format!("`hotfix abort {}` forgets this hotfix", h.name))
+        })?;
+        let remote = repo.remote_for(Some(&h.branch))?;
+        if let Some(remote) = &remote {
+            fetch_approvals(ctx, remote);
+        }
+        let base = Oid::from_str(&h.base_commit)
+            .with_context(|| format!("the state's base commit of {} is not an id", h.branch))?;
+        return Ok(Target {
+            branch: h.branch.clone(),
+            tip,
+            base,
+            base_label: h.base_tag.clone().unwrap_or_else(|| short(base)),
+            policy: h.policy.clone(),
+            remote,
+        });
+    }
+
+    // A reviewer's clone: everything comes from git and the committed hotfix.toml.
+    let policy = match repo.workdir() {
+        Ok(root) => Config::load(root)?,
+        Err(_) => Config::default(),
+    };
+    let remote = if repo.branch_tip(&name)?.is_some() {
+        repo.remote_for(Some(&name))?
+    } else {
+        match name.split_once('/') {
+            Some((r, _)) if repo.has_remote(r)? => Some(r.to_string()),
+            _ => repo.remote_for(None)?,
+        }
+    };
+    if let Some(remote) = &remote {
+        ctx.ui.status(format!(
+            "Fetching {remote} for the hotfix branch and approvals…"
+        ));
+        if let Err(e) = repo.fetch(remote, &[], true) {
+            ctx.ui
+                .warn(format!("{e:#}; reviewing what this clone already has"));
+        } else {
+            fetch_approvals(ctx, remote);
+        }
+    }
+    let (branch, tip) = find_branch(repo, &name, remote.as_deref(), &policy)?;
+    if let (Some(r), Some(local)) = (&remote, repo.branch_tip(&branch)?)
+        && let Some(published) = repo.remote_branch_tip(&format!("{r}/{branch}"))?
+        && local == tip
+        && published != local
+    {
+        let advice = if repo.is_ancestor(local, published)? {
+            format!("; to review the published one, `git pull` on {branch} first")
+        } else {
+            String::new()
+        };
+        ctx.ui.warn(format!(
+            "your local {branch} ({}) differs from {r}/{branch} ({}); approving the local one{advice}",
+            short(local),
+            short(published)
+        ));
+    }
+    let (base, base_label) = find_base(ctx, tip, &policy, remote.as_deref(), &branch)?;
+    Ok(Target {
+        branch,
+        tip,
+        base,
+        base_label,
+        policy,
+        remote,
+    })
+}
+
+/// A local branch, else a remote-tracking one (`origin/hotfix/x` or `hotfix/x` on the remote),
+/// also with the hotfix prefix added (`login-500`). Returns the branch's own name and tip.
+fn find_branch(
+    repo: &Repo,
+    name: &str,
+    remote: Option<&str>,
+    policy: &Config,
+) -> Result<(String, Oid)> {
+    let prefixed = format!("{}{name}", policy.branches.prefix);
+    for candidate in [name, prefixed.as_str()] {
+        if let Some(tip) = repo.branch_tip(candidate)? {
+            return Ok((candidate.to_string(), tip));
+        }
+        if let Some(r) = remote {
+            if let Some(own) = candidate.strip_prefix(&format!("{r}/"))
+                && let Some(tip) = repo.remote_branch_tip(candidate)?
+            {
+                return Ok((own.to_string(), tip));
+            }
+            if let Some(tip) = repo.remote_branch_tip(&format!("{r}/{candidate}"))? {
+                return Ok((candidate.to_string(), tip));
+            }
+        }
+    }
+    let where_ = remote.map_or(String::new(), |r| format!(" or on {r}"));
+    Err(Refusal::usage(format!(
+        "there is no branch {name} here{where_}"
+    ))
+    .hint(format!(
+        "check the name with `git branch -a`; the author publishes it with `git push origin {}`",
+        if name.starts_with(&policy.branches.prefix) { name } else { &prefixed }
+    ))
+    .into())
+}
+
+/// Where a branch seen without state starts: the newest stable production tag in its history,
+/// else its merge base with the development branch.
+fn find_base(
+    ctx: &Ctx,
+    tip: Oid,
+    policy: &Config,
+    remote: Option<&str>,
+    branch: &str,
+) -> Result<(Oid, String)> {
+    let repo = &ctx.repo;
+    let pattern = &policy.release.tag_pattern;
+    let mut tags: Vec<_> = repo
+        .tag_names(pattern)?
+        .into_iter()
+        .filter_map(|name| version::version_of(&name, pattern).map(|v| (v, name)))
+        .filter(|(v, _)| version::is_stable(v))
+        .collect();
+    tags.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.len().cmp(&b.1.len())));
+    for (_, name) in &tags {
+        let Some(commit) = repo.tag_commit(name)? else {
+            continue;
+        };
+        // a tag on the tip itself is the release of this fix, not its base
+        if commit != tip && repo.is_ancestor(commit, tip)? {
+            return Ok((commit, name.clone()));
+        }
+    }
+    let development = if policy.branches.development.is_empty() {
+        crate::commands::init::detect_development(repo)?
+    } else {
+        Some(policy.branches.development.clone())
+    };
+    if let Some(dev) = development {
+        let dev_tip = match repo.branch_tip(&dev)? {
+            Some(t) => Some(t),
+            None => match remote {
+                Some(r) => repo.remote_branch_tip(&format!("{r}/{dev}"))?,
+                None => None,
+            },
+        };
+        if let Some(dev_tip) = dev_tip
+            && let Some(base) = repo.merge_base(dev_tip, tip)?
+        {
+            ctx.ui.warn(format!(
+                "no release tag matching `{pattern}` is in the history of {branch}; reviewing it against its merge base with {dev}"
+            ));
+            return Ok((base, format!("the merge base with {dev} ({})", short(base))));
+        }
+    }
+    Err(Refusal::usage(format!(
+        "cannot tell where {branch} starts: no release tag matching `{pattern}` is in its history and there is no development branch to compare with"
+    ))
+    .hint("fetch the release tags (`git fetch --tags`), or approve from the author's clone")
+    .into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_keys_are_ref_safe_and_case_insensitive() {
+        let k = email_key("Rita@Example.com");
+        assert_eq!(k, email_key("rita@example.com"));
+        assert!(k.starts_with("rita-at-example-com-"));
+        assert_ne!(email_key("a+b@x.io"), email_key("a-b@x.io"));
+        let refname = format!("refs/hotfix/approvals/hotfix/x/{}/{}", "0".repeat(40), k);
+        assert!(git2::Reference::is_valid_name(&refname));
+    }
 }

@@ -1,0 +1,229 @@
+//! Merges for merge-back: made the way `git merge --no-ff` makes them, so a conflict leaves the
+//! repository in git's normal conflicted state (MERGE_HEAD, markers, index stages) and any
+//! editor or mergetool works on it.
+
+use anyhow::{Context, Result, anyhow};
+use git2::{BranchType, ErrorCode, RepositoryState};
+
+use super::{Oid, Repo};
+
+/// What merging into the checked-out branch did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MergeOutcome {
+    /// The branch already contains the commit; nothing was done.
+    AlreadyContained,
+    /// Merged and committed.
+    Committed(Oid),
+    /// Stopped with conflicts in these paths; the repository is mid-merge.
+    Conflicts(Vec<String>),
+}
+
+impl Repo {
+    /// The commit MERGE_HEAD names, when a merge is in progress.
+    pub fn merge_head(&self) -> Result<Option<Oid>> {
+        if self.repo.state() != RepositoryState::Merge {
+            return Ok(None);
+        }
+        match self.repo.find_reference("MERGE_HEAD") {
+            Ok(r) => Ok(r.target()),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(anyhow!(e).context("could not read MERGE_HEAD")),
+        }
+    }
+
+    /// True when git is in the middle of a merge, rebase, cherry-pick or similar.
+    pub fn operation_in_progress(&self) -> bool {
+        self.repo.state() != RepositoryState::Clean
+    }
+
+    /// Paths with unresolved conflicts in the index.
+    pub fn conflicted_paths(&self) -> Result<Vec<String>> {
+        let index = self.repo.index().context("could not read the index")?;
+        let mut paths = Vec::new();
+        for c in index
+            .conflicts()
+            .context("could not read the index conflicts")?
+        {
+            let c = c.context("could not read an index conflict")?;
+            let entry = c.our.or(c.their).or(c.ancestor);
+            if let Some(e) = entry {
+                let p = String::from_utf8_lossy(&e.path).into_owned();
+                if !paths.contains(&p) {
+                    paths.push(p);
+                }
+            }
+        }
+        Ok(paths)
+    }
+
+    /// Merges `theirs` into the checked-out branch with a merge commit (never a fast-forward,
+    /// so the history shows where the fix came back). On conflicts the repository is left
+    /// mid-merge, with MERGE_MSG set to `message` and `label` (the release tag) naming the
+    /// incoming side in the conflict markers, as git names the branch being merged.
+    pub fn merge_into_head(&self, theirs: Oid, label: &str, message: &str) -> Result<MergeOutcome> {
+        let head = self.repo.head().context("could not read HEAD")?;
+        let ours = head.target().context("HEAD points at no commit")?;
+        if self.is_ancestor(theirs, ours)? {
+            return Ok(MergeOutcome::AlreadyContained);
+        }
+        let annotated = self
+            .repo
+            .find_annotated_commit(theirs)
+            .with_context(|| format!("could not read commit {theirs}"))?;
+        let mut checkout = git2::build::CheckoutBuilder::new();
+        checkout
+            .safe()
+            .allow_conflicts(true)
+            .conflict_style_merge(true)
+            .their_label(label);
+        self.repo
+            .merge(&[&annotated], None, Some(&mut checkout))
+            .with_context(|| format!("could not merge {theirs}"))?;
+        std::fs::write(self.repo.path().join("MERGE_MSG"), format!("{message}\n"))
+            .context("could not write MERGE_MSG")?;
+        let conflicts = self.conflicted_paths()?;
+        if !conflicts.is_empty() {
+            return Ok(MergeOutcome::Conflicts(conflicts));
+        }
+        Ok(MergeOutcome::Committed(self.commit_merge(message)?))
+    }
+
+    /// Commits the merge in progress from the index (after conflicts were resolved and staged).
+    pub fn commit_merge(&self, message: &str) -> Result<Oid> {
+        let theirs = self
+            .merge_head()?
+            .context("no merge is in progress (MERGE_HEAD is missing)")?;
+        let mut index = self.repo.index().context("could not read the index")?;
+        if index.has_conflicts() {
+            return Err(anyhow!("the index still has unresolved conflicts"));
+        }
+        let tree_id = index
+            .write_tree()
+            .context("could not write the merged tree")?;
+        let tree = self
+            .repo
+            .find_tree(tree_id)
+            .context("could not read the merged tree")?;
+        let ours = self
+            .repo
+            .head()
+            .and_then(|h| h.peel_to_commit())
+            .context("could not read HEAD")?;
+        let theirs = self
+            .repo
+            .find_commit(theirs)
+            .context("could not read MERGE_HEAD")?;
+        let author = self
+            .repo
+            .author_from_env()
+            .context("could not make the author signature")?;
+        let committer = self
+            .repo
+            .committer_from_env()
+            .context("could not make the committer signature")?;
+        let id = self
+            .repo
+            .commit(
+                Some("HEAD"),
+                &author,
+                &committer,
+                message,
+                &tree,
+                &[&ours, &theirs],
+            )
+            .context("could not commit the merge")?;
+        self.repo
+            .cleanup_state()
+            .context("could not clear the merge state")?;
+        Ok(id)
+    }
+
+    /// Gives up the merge in progress: the checked-out branch's files back as its commit has
+    /// them (what `git merge --abort` does), MERGE_HEAD removed.
+    pub fn abort_merge(&self) -> Result<()> {
+        let head = self
+            .repo
+            .head()
+            .and_then(|h| h.peel_to_commit())
+            .context("could not read HEAD")?;
+        self.repo
+            .reset(head.as_object(), git2::ResetType::Hard, None)
+            .context("could not restore the branch as it was before the merge")?;
+        self.repo
+            .cleanup_state()
+            .context("could not clear the merge state")?;
+        Ok(())
+    }
+
+    /// Local and remote-tracking branch names matching a glob, remote names without the
+    /// remote prefix being stripped (`origin/release/1.2`).
+    pub fn branches_matching(
+        &self,
+        glob: &globset::GlobMatcher,
+    ) -> Result<Vec<(String, BranchKind)>> {
+        let mut out = Vec::new();
+        for b in self
+            .repo
+            .branches(None)
+            .context("could not list branches")?
+        {
+            let (b, kind) = b.context("could not read a branch")?;
+            let Some(name) = b.name().ok().flatten() else {
+                continue;
+            };
+            match kind {
+                BranchType::Local if glob.is_match(name) => {
+                    out.push((name.to_string(), BranchKind::Local))
+                }
+                BranchType::Remote => {
+                    if let Some((remote, short)) = name.split_once('/')
+                        && short != "HEAD"
+                        && glob.is_match(short)
+                    {
+                        out.push((short.to_string(), BranchKind::Remote(remote.to_string())));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// Points a local branch at `oid`, creating it when missing (used to set up a local branch
+    /// for a remote-only release line).
+    pub fn create_branch_at(&self, name: &str, oid: Oid) -> Result<()> {
+        let commit = self
+            .repo
+            .find_commit(oid)
+            .with_context(|| format!("could not read commit {oid}"))?;
+        self.repo
+            .branch(name, &commit, false)
+            .with_context(|| format!("could not create branch {name}"))?;
+        Ok(())
+    }
+
+    /// Moves a local branch forward to `to`, refusing anything but a fast-forward.
+    pub fn fast_forward_branch(&self, name: &str, to: Oid, log: &str) -> Result<()> {
+        let refname = format!("refs/heads/{name}");
+        let current = self
+            .branch_tip(name)?
+            .with_context(|| format!("branch {name} does not exist"))?;
+        if !self.is_ancestor(current, to)? {
+            return Err(anyhow!(
+                "{name} cannot be fast-forwarded to {to}: it has commits the hotfix does not"
+            ));
+        }
+        self.repo
+            .reference_matching(&refname, to, true, current, log)
+            .with_context(|| format!("could not move {name}"))?;
+        Ok(())
+    }
+}
+
+/// Where a branch matched by `also_merge_into` lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BranchKind {
+    Local,
+    /// Only as a remote-tracking branch of this remote.
+    Remote(String),
+}

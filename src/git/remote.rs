@@ -1,0 +1,131 @@
+//! Fetch and push. These run the `git` program, so the user's credential helpers, ssh
+//! configuration and url rewrites apply; they never prompt and never wait forever.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use git2::ErrorCode;
+
+use super::Repo;
+
+/// How long a fetch may take before it is given up (a hung network is treated as offline).
+const FETCH_TIMEOUT: Duration = Duration::from_secs(60);
+/// Pushing is what the user asked for; it gets longer, but still ends.
+const PUSH_TIMEOUT: Duration = Duration::from_secs(180);
+
+impl Repo {
+    /// The remote a branch's work travels through: its upstream's remote, else `origin` if it
+    /// exists, else none (then everything stays local).
+    pub fn remote_for(&self, branch: Option<&str>) -> Result<Option<String>> {
+        if let Some(branch) = branch {
+            let config = self
+                .repo
+                .config()
+                .context("could not read the git configuration")?;
+            match config.get_string(&format!("branch.{branch}.remote")) {
+                // "." is a local upstream: there is no remote to talk to
+                Ok(name) if name != "." && !name.is_empty() && self.has_remote(&name)? => {
+                    return Ok(Some(name));
+                }
+                Ok(_) => {}
+                Err(e) if e.code() == ErrorCode::NotFound => {}
+                Err(e) => {
+                    return Err(anyhow!(e).context(format!(
+                        "could not read the upstream of {branch} from the git configuration"
+                    )));
+                }
+            }
+        }
+        Ok(self.has_remote("origin")?.then(|| "origin".to_string()))
+    }
+
+    /// True when a remote of this name is configured.
+    pub fn has_remote(&self, name: &str) -> Result<bool> {
+        match self.repo.find_remote(name) {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.code(), ErrorCode::NotFound | ErrorCode::InvalidSpec) => Ok(false),
+            Err(e) => Err(anyhow!(e).context(format!("could not look up remote {name}"))),
+        }
+    }
+
+    /// `git fetch --quiet [--tags] <remote> [<refspec>…]`. With no refspecs, the remote's
+    /// configured ones apply.
+    pub fn fetch(&self, remote: &str, refspecs: &[&str], tags: bool) -> Result<()> {
+        let mut args = vec!["fetch", "--quiet", "--no-write-fetch-head"];
+        if tags {
+            args.push("--tags");
+        }
+        args.push("--");
+        args.push(remote);
+        args.extend_from_slice(refspecs);
+        self.run_network(&args, FETCH_TIMEOUT)
+            .with_context(|| format!("could not fetch from {remote}"))
+    }
+
+    /// `git push <remote> <refspec>…`, never forced.
+    pub fn push(&self, remote: &str, refspecs: &[&str]) -> Result<()> {
+        let mut args = vec!["push", "--quiet", "--", remote];
+        args.extend_from_slice(refspecs);
+        self.run_network(&args, PUSH_TIMEOUT)
+            .with_context(|| format!("could not push to {remote}"))
+    }
+
+    /// Runs a git network command that cannot prompt (no terminal prompt, no stdin) and is
+    /// killed after `timeout`. The error carries git's own message.
+    fn run_network(&self, args: &[&str], timeout: Duration) -> Result<()> {
+        let stderr = tempfile::tempfile().context("could not create a temporary file")?;
+        let mut cmd = self.git_command()?;
+        cmd.args(args)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(
+                stderr
+                    .try_clone()
+                    .context("could not create a temporary file")?,
+            );
+        let mut child = cmd
+            .spawn()
+            .context("could not run `git` (is it installed and on PATH?)")?;
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().context("could not wait for git")? {
+                break status;
+            }
+            if started.elapsed() > timeout {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(anyhow!(
+                    "`git {}` did not finish within {} seconds",
+                    args.join(" "),
+                    timeout.as_secs()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        if status.success() {
+            return Ok(());
+        }
+        let message = read_all(stderr);
+        let message = message
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("hint:"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Err(anyhow!(if message.is_empty() {
+            format!("`git {}` failed ({status})", args.join(" "))
+        } else {
+            message
+        }))
+    }
+}
+
+fn read_all(mut file: std::fs::File) -> String {
+    use std::io::{Read, Seek};
+    let mut out = Vec::new();
+    let _ = file.rewind();
+    let _ = file.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}

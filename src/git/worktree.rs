@@ -1,0 +1,333 @@
+//! Temporary checkouts: a detached, clean worktree of one commit in a folder outside the
+//! repository, for running the tests on exactly the tree being judged (untracked or modified
+//! files in the developer's working copy cannot make a test pass).
+//!
+//! Each checkout is recorded in a marker file under `<common git dir>/hotfix/checkouts/` before
+//! it is made, so that a later command removes one left behind by a killed hotfix.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use anyhow::{Context, Result, anyhow};
+use git2::{ObjectType, WorktreePruneOptions};
+use serde::{Deserialize, Serialize};
+
+use super::{Oid, Repo};
+use crate::error::Refusal;
+
+/// What a marker file records about one temporary checkout.
+#[derive(Debug, Serialize, Deserialize)]
+struct Marker {
+    /// The hotfix process that made it; while it lives, the checkout is in use.
+    pid: u32,
+    path: PathBuf,
+    /// The process group of the command run in it, once started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pgid: Option<u32>,
+}
+
+/// A temporary worktree; removed by [`TempCheckout::remove`], or when dropped.
+pub struct TempCheckout<'r> {
+    repo: &'r Repo,
+    path: PathBuf,
+    marker: PathBuf,
+    pgid: Option<u32>,
+    removed: bool,
+}
+
+impl Repo {
+    fn checkout_markers(&self) -> PathBuf {
+        self.common_dir().join("hotfix").join("checkouts")
+    }
+
+    /// Checks out `commit` (detached, clean) in a new folder under the system's temporary
+    /// folder, named after this repository and this process. Removes checkouts left by killed
+    /// runs first.
+    pub fn temp_checkout(&self, commit: Oid) -> Result<TempCheckout<'_>> {
+        self.remove_stale_checkouts()?;
+        let temp = std::env::temp_dir();
+        fs::create_dir_all(&temp)
+            .with_context(|| format!("could not create the temporary folder {}", temp.display()))?;
+        let temp = temp.canonicalize().with_context(|| {
+            format!("could not resolve the temporary folder {}", temp.display())
+        })?;
+        let common = self.common_dir();
+        let common = common.canonicalize().unwrap_or(common);
+        let workdir = self.workdir()?;
+        let workdir = workdir
+            .canonicalize()
+            .unwrap_or_else(|_| workdir.to_path_buf());
+        // Inside the project, tools (cargo, npm, git itself) would find the parent project.
+        if temp.starts_with(&workdir) || temp.starts_with(&common) {
+            return Err(Refusal::usage(format!(
+                "the temporary folder {} is inside the repository; the tests need a checkout outside it",
+                temp.display()
+            ))
+            .hint("point TMPDIR at a folder outside the repository")
+            .into());
+        }
+        let repo_id = Oid::hash_object(ObjectType::Blob, common.as_os_str().as_encoded_bytes())
+            .context("could not hash the repository path")?
+            .to_string();
+        let markers = self.checkout_markers();
+        fs::create_dir_all(&markers)
+            .with_context(|| format!("could not create {}", markers.display()))?;
+        let base = format!("hotfix-{}-{}", &repo_id[..10], std::process::id());
+        let mut name = base.clone();
+        let mut n = 1;
+        while temp.join(&name).exists() || markers.join(format!("{name}.toml")).exists() {
+            name = format!("{base}-{n}");
+            n += 1;
+        }
+        let path = temp.join(&name);
+        let checkout = TempCheckout {
+            repo: self,
+            path,
+            marker: markers.join(format!("{name}.toml")),
+            pgid: None,
+            removed: false,
+        };
+        // the marker first: a kill from here on leaves something the next run can find
+        checkout.write_marker()?;
+
+        // The `git` program rather than libgit2: it applies the user's checkout filters (git-lfs
+        // smudge, eol settings) so the tests see the files a clone would, and it checks out a
+        // detached HEAD directly where libgit2 needs a (temporary, user-visible) branch.
+        let output = self
+            .git_command()?
+            .args(["worktree", "add", "--detach", "--quiet"])
+            .arg(&checkout.path)
+            .arg(commit.to_string())
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+            .env_remove("GIT_INDEX_FILE")
+            .env_remove("GIT_COMMON_DIR")
+            .stdin(Stdio::null())
+            .output()
+            .context("could not run `git worktree add` (is git installed and on PATH?)")?;
+        if !output.status.success() {
+            let err = String::from_utf8_lossy(&output.stderr);
+            return Err(anyhow!("{}", err.trim()).context(format!(
+                "could not check out {} in a temporary worktree at {}",
+                super::short(commit),
+                checkout.path.display()
+            )));
+        }
+        Ok(checkout)
+    }
+
+    /// Removes the temporary checkouts whose hotfix process is gone (killed mid-run), with git's
+    /// record of them. Cheap when there are none: one directory read. Returns the folders
+    /// removed.
+    pub fn remove_stale_checkouts(&self) -> Result<Vec<PathBuf>> {
+        let markers = self.checkout_markers();
+        let entries = match fs::read_dir(&markers) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(
+                    anyhow::Error::new(e).context(format!("could not read {}", markers.display()))
+                );
+            }
+        };
+        let mut removed = Vec::new();
+        for entry in entries {
+            let entry = entry.with_context(|| format!("could not read {}", markers.display()))?;
+            let file = entry.path();
+            if file.extension().is_none_or(|e| e != "toml") {
+                continue;
+            }
+            let marker: Option<Marker> = fs::read_to_string(&file)
+                .ok()
+                .and_then(|t| toml::from_str(&t).ok());
+            let Some(marker) = marker else {
+                // torn by a kill while it was written: there was nothing to check out yet
+                let _ = fs::remove_file(&file);
+                continue;
+            };
+            if marker.pid != std::process::id() && process_alive(marker.pid) {
+                continue;
+            }
+            self.remove_checkout(&marker.path, marker.pgid)?;
+            fs::remove_file(&file)
+                .with_context(|| format!("could not remove {}", file.display()))?;
+            removed.push(marker.path);
+        }
+        Ok(removed)
+    }
+
+    /// Stops what still runs in the checkout, deletes the folder, and forgets git's record of
+    /// it.
+    fn remove_checkout(&self, path: &Path, pgid: Option<u32>) -> Result<()> {
+        if let Some(pgid) = pgid {
+            kill_group_in(pgid, path);
+        }
+        force_remove_dir(path).with_context(|| {
+            format!("could not remove the temporary worktree {}", path.display())
+        })?;
+        let names = self
+            .repo
+            .worktrees()
+            .context("could not list the repository's worktrees")?;
+        for name in names.iter() {
+            let Ok(Some(name)) = name else { continue };
+            let Ok(wt) = self.repo.find_worktree(name) else {
+                continue;
+            };
+            if same_path(wt.path(), path) {
+                wt.prune(Some(
+                    WorktreePruneOptions::new()
+                        .valid(true)
+                        .locked(true)
+                        .working_tree(false),
+                ))
+                .with_context(|| format!("could not prune git's record of worktree {name}"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl TempCheckout<'_> {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Records the process group of the command running in the checkout, so that a later run
+    /// can stop it if this hotfix is killed.
+    pub fn record_process_group(&mut self, pgid: u32) -> Result<()> {
+        self.pgid = Some(pgid);
+        self.write_marker()
+    }
+
+    /// Deletes the checkout and git's record of it.
+    pub fn remove(mut self) -> Result<()> {
+        self.remove_now()
+    }
+
+    fn remove_now(&mut self) -> Result<()> {
+        if self.removed {
+            return Ok(());
+        }
+        self.removed = true;
+        self.repo.remove_checkout(&self.path, self.pgid)?;
+        match fs::remove_file(&self.marker) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(anyhow::Error::new(e)
+                .context(format!("could not remove {}", self.marker.display()))),
+        }
+    }
+
+    fn write_marker(&self) -> Result<()> {
+        let text = toml::to_string(&Marker {
+            pid: std::process::id(),
+            path: self.path.clone(),
+            pgid: self.pgid,
+        })
+        .context("could not serialise a checkout marker")?;
+        crate::state::write_atomic(&self.marker, text.as_bytes())
+    }
+}
+
+impl Drop for TempCheckout<'_> {
+    /// An error or a panic on the way must not leave the checkout behind.
+    fn drop(&mut self) {
+        if !self.removed {
+            let _ = self.remove_now();
+        }
+    }
+}
+
+fn same_path(a: &Path, b: &Path) -> bool {
+    a == b
+        || match (a.canonicalize(), b.canonicalize()) {
+            (Ok(x), Ok(y)) => x == y,
+            _ => false,
+        }
+}
+
+/// Removes a folder tree; makes read-only folders writable first when it has to (some tools
+/// write read-only caches).
+fn force_remove_dir(path: &Path) -> std::io::Result<()> {
+    match fs::remove_dir_all(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(_) => {
+            make_writable(path);
+            match fs::remove_dir_all(path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                other => other,
+            }
+        }
+    }
+}
+
+fn make_writable(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = fs::symlink_metadata(dir) else {
+        return;
+    };
+    if !meta.is_dir() {
+        return;
+    }
+    let mut perms = meta.permissions();
+    perms.set_mode(perms.mode() | 0o700);
+    let _ = fs::set_permissions(dir, perms);
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries.flatten() {
+            make_writable(&e.path());
+        }
+    }
+}
+
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists and may be signalled.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Kills the processes of group `pgid` that still work in `dir` (left running by a killed
+/// hotfix). Both must match, so a reused group id or a shell the developer opened in the
+/// folder is never hit. Only where /proc tells us (Linux); elsewhere they are left alone.
+#[cfg(target_os = "linux")]
+fn kill_group_in(pgid: u32, dir: &Path) {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return;
+    };
+    for e in entries.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+            continue;
+        };
+        let pgrp = rest
+            .split_whitespace()
+            .nth(2)
+            .and_then(|s| s.parse::<u32>().ok());
+        if pgrp != Some(pgid) {
+            continue;
+        }
+        let Ok(cwd) = fs::read_link(format!("/proc/{pid}/cwd")) else {
+            continue;
+        };
+        if cwd.starts_with(dir) {
+            // SAFETY: plain kill(2) of a process we just identified.
+            unsafe {
+                libc::kill(pid as libc::pid_t, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn kill_group_in(_pgid: u32, _dir: &Path) {}

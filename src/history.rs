@@ -1,0 +1,227 @@
+//! History read from git: the hotfix releases (annotated tags with a record) and the checks and
+//! numbers built on them. Everyone who fetches the tags sees the same history.
+
+use std::collections::{HashMap, HashSet};
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::app::Ctx;
+use crate::commands::init::detect_development;
+use crate::config::Config;
+use crate::error::Refusal;
+use crate::git::{Oid, Repo};
+use crate::record::{MARKER, ReleaseRecord};
+
+/// A hotfix release: its tag, the commit it names, and its record.
+#[derive(Debug, Clone)]
+pub struct Release {
+    pub tag: String,
+    pub commit: Oid,
+    pub record: ReleaseRecord,
+}
+
+/// Every hotfix release in the repository, oldest deploy first.
+pub fn releases(repo: &Repo) -> Result<Vec<Release>> {
+    let mut out: Vec<Release> = repo
+        .annotated_tags_containing(MARKER)?
+        .into_iter()
+        .filter_map(|t| {
+            let record = ReleaseRecord::from_tag_message(&t.message)?;
+            Some(Release {
+                tag: t.name,
+                commit: t.commit,
+                record,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        a.record
+            .deployed_at
+            .cmp(&b.record.deployed_at)
+            .then_with(|| a.tag.cmp(&b.tag))
+    });
+    Ok(out)
+}
+
+/// How a release reached the development branch, if it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Presence {
+    /// The released commit is reachable.
+    Merged,
+    /// Every commit of the hotfix is there as the same patch.
+    CherryPicked,
+    Missing,
+}
+
+/// Checks each release against `dev_tip`: reachable in one walk, then by patch id for the rest.
+pub fn presence(repo: &Repo, dev_tip: Oid, releases: &[Release]) -> Result<Vec<Presence>> {
+    let wanted: HashSet<Oid> = releases.iter().map(|r| r.commit).collect();
+    let reachable = repo.reachable_among(dev_tip, &wanted)?;
+    let mut dev_patches: HashMap<Oid, HashSet<Oid>> = HashMap::new();
+    let mut out = Vec::with_capacity(releases.len());
+    for r in releases {
+        if reachable.contains(&r.commit) {
+            out.push(Presence::Merged);
+            continue;
+        }
+        // The same patch on the development branch since the two diverged (`git cherry`).
+        let base = repo.merge_base(dev_tip, r.commit)?;
+        let key = base.unwrap_or(dev_tip);
+        let ids = match dev_patches.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let mut ids = HashSet::new();
+                for c in repo.commit_ids_between(base, dev_tip)? {
+                    if let Some(id) = repo.patch_id(c)? {
+                        ids.insert(id);
+                    }
+                }
+                e.insert(ids)
+            }
+        };
+        let mut all = !r.record.commits.is_empty();
+        for c in &r.record.commits {
+            let Ok(oid) = Oid::from_str(c) else {
+                all = false;
+                break;
+            };
+            match repo.patch_id(oid) {
+                Ok(Some(id)) if ids.contains(&id) => {}
+                Ok(None) => {} // a merge or empty commit carries no change of its own
+                _ => {
+                    all = false;
+                    break;
+                }
+            }
+        }
+        out.push(if all {
+            Presence::CherryPicked
+        } else {
+            Presence::Missing
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Serialize)]
+struct VerifyJson<'a> {
+    development: &'a str,
+    checked: usize,
+    merged: usize,
+    cherry_picked: usize,
+    missing: Vec<MissingJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct MissingJson<'a> {
+    tag: &'a str,
+    version: &'a str,
+    summary: &'a str,
+    branch: &'a str,
+    commit: String,
+}
+
+/// `hotfix verify-merged`: the CI check that every released hotfix reached development.
+pub fn verify_merged(ctx: &Ctx) -> Result<()> {
+    let repo = &ctx.repo;
+    if repo.is_shallow() {
+        // History and tags are cut off: a missing fix could look merged, or a release unseen.
+        return Err(Refusal::usage("this clone is shallow, and verify-merged needs the full history and the release tags")
+            .hint("fetch them with `git fetch --unshallow --tags` (GitHub Actions: `fetch-depth: 0`; GitLab CI: `GIT_DEPTH: 0`)")
+            .into());
+    }
+    let config = match repo.workdir() {
+        Ok(root) => Config::load(root)?,
+        Err(_) => Config::default(),
+    };
+    let dev = if config.branches.development.is_empty() {
+        detect_development(repo)?.ok_or_else(|| {
+            Refusal::usage("there is no development branch to check against")
+                .hint("set branches.development in hotfix.toml")
+        })?
+    } else {
+        config.branches.development.clone()
+    };
+    let dev_tip = match repo.branch_tip(&dev)? {
+        Some(t) => t,
+        None => repo.remote_branch_tip(&format!("origin/{dev}"))?.ok_or_else(|| {
+            Refusal::usage(format!("the development branch {dev} does not exist here (nor origin/{dev})"))
+                .hint(format!(
+                    "fetch it first (`git fetch origin +refs/heads/{dev}:refs/remotes/origin/{dev}`), or set branches.development"
+                ))
+        })?,
+    };
+    let releases = releases(repo)?;
+    let presence = presence(repo, dev_tip, &releases)?;
+    let missing: Vec<&Release> = releases
+        .iter()
+        .zip(&presence)
+        .filter(|(_, p)| **p == Presence::Missing)
+        .map(|(r, _)| r)
+        .collect();
+    let count = |want: Presence| presence.iter().filter(|p| **p == want).count();
+    let ui = ctx.ui;
+    if ui.json {
+        ui.data(serde_json::to_string_pretty(&VerifyJson {
+            development: &dev,
+            checked: releases.len(),
+            merged: count(Presence::Merged),
+            cherry_picked: count(Presence::CherryPicked),
+            missing: missing
+                .iter()
+                .map(|r| MissingJson {
+                    tag: &r.tag,
+                    version: &r.record.version,
+                    summary: &r.record.summary,
+                    branch: &r.record.branch,
+                    commit: r.commit.to_string(),
+                })
+                .collect(),
+        })?);
+    } else {
+        for r in &missing {
+            ui.data(format!(
+                "{} {}  {}  ({})",
+                ui.fail_mark(),
+                r.tag,
+                r.record.summary,
+                r.record.branch
+            ));
+        }
+        if releases.is_empty() {
+            ui.print(format!(
+                "{} no hotfix releases yet: nothing to check against {dev}",
+                ui.ok_mark()
+            ));
+        } else if missing.is_empty() {
+            let n = releases.len();
+            ui.print(format!(
+                "{} {n} hotfix release{} checked: all in {dev} ({} merged, {} cherry-picked)",
+                ui.ok_mark(),
+                if n == 1 { "" } else { "s" },
+                count(Presence::Merged),
+                count(Presence::CherryPicked)
+            ));
+        }
+    }
+    if let Some(first) = missing.first() {
+        let n = missing.len();
+        let what = if n == 1 { "release is" } else { "releases are" };
+        return Err(Refusal::gate(format!(
+            "{n} hotfix {what} missing from {dev}: {}",
+            missing
+                .iter()
+                .map(|r| r.tag.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .hint(format!(
+            "merge each back, e.g. `git switch {dev} && git merge {}`",
+            first.tag
+        ))
+        .into());
+    }
+    Ok(())
+}

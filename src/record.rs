@@ -1,0 +1,227 @@
+//! The release record: what every hotfix release tag carries (SPEC promise 6). `list`, `stats`
+//! and `verify-merged` read history from these records, so everyone who fetches the tags sees
+//! the same numbers.
+//!
+//! The tag message is a human summary followed by a marker line and the record as JSON:
+//!
+//! ```text
+//! hotfix v1.1.1: Checkout returns 500
+//!
+//! Base v1.1.0, severity revenue-loss, 2 files, 14 lines.
+//! Approved by Rita Reviewer <rita@example.com>.
+//! Tests passed in 3.2s.
+//!
+//! hotfix-record-v1:
+//! {"schema":1,"version":"1.1.1",...}
+//! ```
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+pub const MARKER: &str = "hotfix-record-v1:";
+pub const SCHEMA: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Person {
+    pub name: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Approver {
+    pub name: String,
+    pub email: String,
+    pub approved_at: jiff::Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestResult {
+    pub passed: bool,
+    pub duration_ms: u64,
+    pub exit_code: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiffSize {
+    pub files: u32,
+    pub lines: u32,
+    /// One line per guard flag: `path:line: kind`.
+    #[serde(default)]
+    pub flags: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OverrideUsed {
+    pub gate: String,
+    pub reason: String,
+    pub by: Person,
+    pub at: jiff::Timestamp,
+}
+
+/// Everything about one hotfix release.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReleaseRecord {
+    pub schema: u32,
+    pub tag: String,
+    pub version: String,
+    pub name: String,
+    pub branch: String,
+    pub base_tag: Option<String>,
+    pub base_commit: String,
+    /// The commit that was tested, reviewed and shipped, and its tree.
+    pub commit: String,
+    pub tree: String,
+    /// The hotfix's own commits (base..commit), oldest first: `verify-merged` looks for each
+    /// of them, as itself or as the same patch, in the development branch.
+    pub commits: Vec<String>,
+    pub severity: String,
+    pub summary: String,
+    pub author: Person,
+    pub approvers: Vec<Approver>,
+    pub test: Option<TestResult>,
+    pub diff: DiffSize,
+    #[serde(default)]
+    pub overrides: Vec<OverrideUsed>,
+    pub started_at: jiff::Timestamp,
+    pub deployed_at: jiff::Timestamp,
+}
+
+impl ReleaseRecord {
+    /// Minutes from `start` to a verified deploy.
+    pub fn lead_time(&self) -> jiff::SignedDuration {
+        self.deployed_at.duration_since(self.started_at)
+    }
+
+    /// The annotated tag's message: a summary a person reads, then the record a program reads.
+    pub fn tag_message(&self) -> Result<String> {
+        let mut m = format!("hotfix {}: {}\n\n", self.tag, self.summary);
+        let base = self
+            .base_tag
+            .clone()
+            .unwrap_or_else(|| short(&self.base_commit));
+        m.push_str(&format!(
+            "Base {base}, severity {}, {} file{}, {} line{}.\n",
+            self.severity,
+            self.diff.files,
+            plural(self.diff.files as usize),
+            self.diff.lines,
+            plural(self.diff.lines as usize),
+        ));
+        if !self.approvers.is_empty() {
+            let names: Vec<String> = self
+                .approvers
+                .iter()
+                .map(|a| format!("{} <{}>", a.name, a.email))
+                .collect();
+            m.push_str(&format!("Approved by {}.\n", names.join(", ")));
+        }
+        match &self.test {
+            // "in 0.0s" says nothing about a fast suite
+            Some(t) if t.passed && t.duration_ms < 1000 => {
+                m.push_str(&format!("Tests passed in {}ms.\n", t.duration_ms))
+            }
+            Some(t) if t.passed => m.push_str(&format!(
+                "Tests passed in {:.1}s.\n",
+                t.duration_ms as f64 / 1000.0
+            )),
+            Some(_) => m.push_str("Tests did not pass.\n"),
+            None => {}
+        }
+        for o in &self.overrides {
+            m.push_str(&format!(
+                "Override of the {} gate by {}: {}\n",
+                o.gate, o.by.email, o.reason
+            ));
+        }
+        m.push('\n');
+        m.push_str(MARKER);
+        m.push('\n');
+        m.push_str(&serde_json::to_string(self).context("could not serialise the release record")?);
+        m.push('\n');
+        Ok(m)
+    }
+
+    /// The record in a tag message, if it has one (a tag not made by hotfix has none).
+    pub fn from_tag_message(message: &str) -> Option<ReleaseRecord> {
+        let at = message.find(MARKER)?;
+        let json = &message[at + MARKER.len()..];
+        // Only the first JSON value: a signature may follow it.
+        let mut stream = serde_json::Deserializer::from_str(json).into_iter::<ReleaseRecord>();
+        stream.next()?.ok()
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn short(oid: &str) -> String {
+    oid.chars().take(10).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub fn sample() -> ReleaseRecord {
+        let t: jiff::Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+        ReleaseRecord {
+            schema: SCHEMA,
+            tag: "v1.1.1".into(),
+            version: "1.1.1".into(),
+            name: "login-500".into(),
+            branch: "hotfix/login-500".into(),
+            base_tag: Some("v1.1.0".into()),
+            base_commit: "a".repeat(40),
+            commit: "b".repeat(40),
+            tree: "c".repeat(40),
+            commits: vec!["b".repeat(40)],
+            severity: "revenue-loss".into(),
+            summary: "Login gives 500".into(),
+            author: Person {
+                name: "Ann".into(),
+                email: "ann@example.com".into(),
+            },
+            approvers: vec![Approver {
+                name: "Rita".into(),
+                email: "rita@example.com".into(),
+                approved_at: t,
+            }],
+            test: Some(TestResult {
+                passed: true,
+                duration_ms: 3200,
+                exit_code: Some(0),
+            }),
+            diff: DiffSize {
+                files: 2,
+                lines: 14,
+                flags: vec![],
+            },
+            overrides: vec![],
+            started_at: t,
+            deployed_at: t + jiff::SignedDuration::from_mins(42),
+        }
+    }
+
+    #[test]
+    fn record_round_trips_through_the_tag_message() {
+        let r = sample();
+        let msg = r.tag_message().unwrap();
+        assert!(msg.starts_with("hotfix v1.1.1: Login gives 500\n"));
+        assert!(msg.contains("Approved by Rita <rita@example.com>."));
+        assert!(msg.contains("Tests passed in 3.2s."));
+        let signed =
+            format!("{msg}-----BEGIN PGP SIGNATURE-----\nxyz\n-----END PGP SIGNATURE-----\n");
+        assert_eq!(ReleaseRecord::from_tag_message(&signed), Some(r.clone()));
+        assert_eq!(r.lead_time().as_mins(), 42);
+    }
+
+    #[test]
+    fn other_tags_have_no_record() {
+        assert_eq!(ReleaseRecord::from_tag_message("Release 1.2.0\n"), None);
+        assert_eq!(
+            ReleaseRecord::from_tag_message("hotfix-record-v1:\n{not json"),
+            None
+        );
+    }
+}

@@ -1,0 +1,679 @@
+//! `hotfix deploy`: every gate for the exact tree being shipped, then deploy, verify (with
+//! retries), rollback when either fails, and only after a verified deploy the release tag, the
+//! production branch, the push and the notification.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::app::Ctx;
+use crate::cli::OverrideArgs;
+use crate::config::{self, Config};
+use crate::error::Refusal;
+use crate::fault;
+use crate::git::{Oid, short};
+use crate::process::{self, Hook};
+use crate::record::{self, ReleaseRecord};
+use crate::state::{DeployPhase, DeployRecord, Hotfix};
+use crate::steps::{self, GateView, Step, guard, review};
+use crate::version;
+
+/// What the caller asked of a deploy.
+pub struct Options<'a> {
+    pub push: bool,
+    pub version: Option<&'a str>,
+    pub overrides: &'a OverrideArgs,
+}
+
+pub fn deploy(ctx: &Ctx, args: &crate::cli::DeployArgs) -> Result<()> {
+    let state = ctx.store.read()?;
+    let h = checked_out(ctx, &state)?;
+    run(
+        ctx,
+        &h,
+        &Options {
+            push: args.push,
+            version: args.version.as_deref(),
+            overrides: &args.overrides,
+        },
+    )
+}
+
+/// The hotfix checked out, or a refusal that says how to get there.
+pub fn checked_out(ctx: &Ctx, state: &crate::state::State) -> Result<Hotfix> {
+    if let Some(h) = ctx.current(state)? {
+        return Ok(h.clone());
+    }
+    let hint = match state.hotfixes.keys().next() {
+        Some(b) => format!("switch to it first: `git switch {b}`"),
+        None => "start one with `hotfix start <name>`".to_string(),
+    };
+    Err(Refusal::usage("no hotfix branch is checked out")
+        .hint(hint)
+        .into())
+}
+
+/// Deploys the tree at the tip of `h`'s branch (the checked-out HEAD).
+pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
+    let repo = &ctx.repo;
+    let (_, tip) = repo.current_branch()?;
+    let tree = repo.tree_of(tip)?;
+    let tree_s = tree.to_string();
+
+    if let Some(d) = &h.deploy {
+        match d.phase {
+            DeployPhase::Released if d.tree == tree_s => {
+                return Err(
+                    Refusal::usage(format!("this tree was already released as {}", d.tag))
+                        .hint("next: `hotfix merge-back`")
+                        .into(),
+                );
+            }
+            DeployPhase::Released | DeployPhase::Tagged if d.tree != tree_s => {
+                return Err(Refusal::usage(format!(
+                    "{} was released as {} and has changed since",
+                    h.branch, d.tag
+                ))
+                .hint("a further fix is a new hotfix: merge this one back, then `hotfix start`")
+                .into());
+            }
+            DeployPhase::Tagged => {
+                // Killed after the tag was made: only the steps after it remain.
+                ctx.ui.status(format!(
+                    "{} is tagged already; finishing what remains after the tag.",
+                    d.tag
+                ));
+                let record = read_record(ctx, &d.tag)?;
+                let cfg = deploy_policy(ctx, h)?;
+                return after_tag(ctx, h, &cfg, &record, opts.push || d.push_pending);
+            }
+            _ => {}
+        }
+    }
+
+    // Read-only checks first: nothing runs unless all of them pass.
+    repo.require_clean("deploying")?;
+    steps::record_overrides(ctx, h, opts.overrides, tree)?;
+    let h = &reload(ctx, &h.branch)?;
+    let gates = steps::evaluate_gates(ctx, h, tip, tree)?;
+    let failing: Vec<&GateView> = gates.iter().filter(|g| !g.passed).collect();
+    if !failing.is_empty() {
+        let what: Vec<String> = failing
+            .iter()
+            .map(|g| format!("{} ({})", g.gate, g.reason))
+            .collect();
+        let next: Vec<String> = failing
+            .iter()
+            .map(|g| match &g.next {
+                Some(n) if n.contains('`') => n.clone(),
+                Some(n) => format!("`{n}`"),
+                None => format!("`hotfix {}`", g.gate),
+            })
+            .collect();
+        return Err(Refusal::gate(format!(
+            "deploy refused for tree {}: {}; nothing was run",
+            short(tree),
+            what.join("; ")
+        ))
+        .hint(format!("next: {}", next.join(", then ")))
+        .into());
+    }
+    let (tag, version) = new_version(ctx, h, opts.version)?;
+    let cfg = &deploy_policy(ctx, h)?;
+    let production = &h.policy.branches.production;
+    if !production.is_empty() {
+        // The local branch and the remote's as last fetched: either must move forward only.
+        let remote = repo.remote_for(Some(&h.branch))?;
+        let remote_tip = match &remote {
+            Some(r) => repo.remote_branch_tip(&format!("{r}/{production}"))?,
+            None => None,
+        };
+        for p in [repo.branch_tip(production)?, remote_tip]
+            .into_iter()
+            .flatten()
+        {
+            if !repo.is_ancestor(p, tip)? {
+                return Err(Refusal::gate(format!(
+                    "the production branch {production} cannot be fast-forwarded to this hotfix: it has commits the hotfix does not"
+                ))
+                .hint(format!("start the hotfix from {production}'s tip (`hotfix start --from {production}`), or reconcile {production} first; nothing was run"))
+                .into());
+            }
+        }
+    }
+    if let Some(d) = &h.deploy
+        && d.tree == tree_s
+    {
+        let what = match d.phase {
+            DeployPhase::Failed => {
+                format!("failed ({})", d.failure.as_deref().unwrap_or("see the log"))
+            }
+            _ => "was interrupted before it finished".to_string(),
+        };
+        ctx.ui.warn(format!(
+            "a deploy of this exact tree started at {} {what}; log: {}",
+            d.started_at.strftime("%Y-%m-%d %H:%M UTC"),
+            d.log
+        ));
+        if !ctx
+            .ui
+            .confirm("Run the deploy command for this tree again?", "--yes")?
+        {
+            return Err(Refusal::gate("the deploy was not repeated").into());
+        }
+    }
+
+    let log = new_log(ctx, &tag)?;
+    let root = repo.workdir()?.to_path_buf();
+    let env = process::hook_env(h, tip, tree, Some((&tag, &version.to_string())));
+    let hook = |label: &str, command: &str| {
+        let mut hook = Hook::new(label, command, root.clone());
+        hook.env = env.clone();
+        hook.log = Some(log.clone());
+        hook
+    };
+    let mut rec = DeployRecord {
+        tree: tree_s.clone(),
+        commit: tip.to_string(),
+        tag: tag.clone(),
+        version: version.to_string(),
+        phase: DeployPhase::Deploying,
+        started_at: jiff::Timestamp::now(),
+        finished_at: None,
+        log: log.display().to_string(),
+        failure: None,
+        push_pending: false,
+    };
+    save(ctx, &h.branch, &rec)?;
+    fault::point("deploy-before-command");
+
+    ctx.ui.status(format!("Deploying {} as {tag}…", short(tip)));
+    let outcome = process::run(ctx.ui, &hook("deploy", &cfg.command))?;
+    if outcome.interrupted {
+        rec.failure = Some("interrupted during the deploy command".into());
+        save(ctx, &h.branch, &rec)?;
+        return Err(Refusal::Interrupted.into());
+    }
+    if !outcome.success() {
+        return failed(
+            ctx,
+            h,
+            &mut rec,
+            &hook("rollback", &cfg.rollback),
+            format!("the deploy command failed ({})", outcome.describe(None)),
+        );
+    }
+    fault::point("deploy-after-command");
+    rec.phase = DeployPhase::Verifying;
+    save(ctx, &h.branch, &rec)?;
+
+    if cfg.verify.trim().is_empty() {
+        ctx.ui
+            .warn("no verify command is configured (deploy.verify): production was not checked");
+    } else {
+        let attempts = cfg.verify_retries + 1;
+        let mut passed = false;
+        for attempt in 1..=attempts {
+            let outcome = process::run(ctx.ui, &hook("verify", &cfg.verify))?;
+            if outcome.interrupted {
+                rec.failure = Some("interrupted during verify".into());
+                save(ctx, &h.branch, &rec)?;
+                return Err(Refusal::Interrupted.into());
+            }
+            if outcome.success() {
+                passed = true;
+                break;
+            }
+            if attempt < attempts {
+                let wait = backoff(attempt);
+                ctx.ui.status(format!(
+                    "verify failed ({}); retrying in {} (attempt {} of {attempts})",
+                    outcome.describe(None),
+                    process::human_duration(wait),
+                    attempt + 1
+                ));
+                std::thread::sleep(wait);
+            }
+        }
+        if !passed {
+            return failed(
+                ctx,
+                h,
+                &mut rec,
+                &hook("rollback", &cfg.rollback),
+                format!(
+                    "verify failed {attempts} time{}",
+                    if attempts == 1 { "" } else { "s" }
+                ),
+            );
+        }
+    }
+
+    let record = build_record(ctx, h, tip, tree, &tag, &version.to_string())?;
+    fault::point("deploy-before-tag");
+    repo.create_annotated_tag(&tag, tip, &record.tag_message()?)?;
+    rec.phase = DeployPhase::Tagged;
+    rec.push_pending = opts.push;
+    save(ctx, &h.branch, &rec)?;
+    ctx.ui
+        .status(format!("Verified and tagged {tag} on {}.", short(tip)));
+    fault::point("deploy-after-tag");
+    after_tag(ctx, h, cfg, &record, opts.push)
+}
+
+/// The steps after the tag: production branch, push, notify. Each is safe to run again.
+fn after_tag(
+    ctx: &Ctx,
+    h: &Hotfix,
+    cfg: &config::Deploy,
+    record: &ReleaseRecord,
+    push: bool,
+) -> Result<()> {
+    let repo = &ctx.repo;
+    let tip = Oid::from_str(&record.commit)?;
+    let production = &h.policy.branches.production;
+    if !production.is_empty() {
+        match repo.branch_tip(production)? {
+            Some(p) if p == tip => {}
+            Some(_) => {
+                repo.fast_forward_branch(
+                    production,
+                    tip,
+                    &format!("hotfix: release {}", record.tag),
+                )?;
+                ctx.ui
+                    .status(format!("Fast-forwarded {production} to {}.", record.tag));
+            }
+            None => {
+                let remote = repo.remote_for(Some(&h.branch))?;
+                let on_remote = match &remote {
+                    Some(r) => repo.remote_branch_tip(&format!("{r}/{production}"))?,
+                    None => None,
+                };
+                match on_remote {
+                    // Only on the remote (a fresh clone): made here at the release, which was
+                    // checked to be a fast-forward of the remote's before anything ran.
+                    Some(_) => {
+                        repo.create_branch(production, tip)?;
+                        ctx.ui.status(format!(
+                            "Set {production} to {} (it was only on the remote).",
+                            record.tag
+                        ));
+                    }
+                    None => ctx.ui.warn(format!(
+                        "the production branch {production} does not exist; not moved"
+                    )),
+                }
+            }
+        }
+    }
+    let mut push_pending = false;
+    if push {
+        match repo.remote_for(Some(&h.branch))? {
+            Some(remote) => {
+                let tag_ref = format!("refs/tags/{0}:refs/tags/{0}", record.tag);
+                let prod_ref = format!("refs/heads/{0}:refs/heads/{0}", production);
+                let mut refs = vec![tag_ref.as_str()];
+                if !production.is_empty() && repo.branch_tip(production)?.is_some() {
+                    refs.push(prod_ref.as_str());
+                }
+                match repo.push(&remote, &refs) {
+                    Ok(()) => ctx.ui.status(format!("Pushed {} to {remote}.", record.tag)),
+                    Err(e) => {
+                        push_pending = true;
+                        ctx.ui.warn(format!(
+                            "could not push {} ({e:#}); push it with `git push {remote} {}`",
+                            record.tag, record.tag
+                        ));
+                    }
+                }
+            }
+            None => {
+                push_pending = true;
+                ctx.ui.warn("there is no remote to push the tag to");
+            }
+        }
+    }
+    let notify = &cfg.notify;
+    if !notify.trim().is_empty() {
+        let mut hook = Hook::new("notify", notify.as_str(), repo.workdir()?.to_path_buf());
+        hook.env = process::hook_env(
+            h,
+            tip,
+            repo.tree_of(tip)?,
+            Some((&record.tag, &record.version)),
+        );
+        hook.stdin = Some(serde_json::to_vec_pretty(record)?);
+        hook.timeout = Some(Duration::from_secs(120));
+        match process::run(ctx.ui, &hook) {
+            Ok(o) if o.success() => {}
+            Ok(o) => ctx.ui.warn(format!(
+                "notify failed ({}); the release stands",
+                o.describe(hook.timeout)
+            )),
+            Err(e) => ctx
+                .ui
+                .warn(format!("notify could not run ({e:#}); the release stands")),
+        }
+    }
+    ctx.store.update(|s| {
+        if let Some(d) = s
+            .hotfixes
+            .get_mut(&h.branch)
+            .and_then(|e| e.deploy.as_mut())
+        {
+            d.phase = DeployPhase::Released;
+            d.push_pending = push_pending;
+            d.finished_at = Some(jiff::Timestamp::now());
+        }
+        Ok(())
+    })?;
+    ctx.ui.status(format!(
+        "Released {}. Next: `hotfix merge-back`.",
+        record.tag
+    ));
+    Ok(())
+}
+
+/// What `status` says about the deploy of `h` for `tree` (the branch tip's): the step, a
+/// sentence on what happened and the command that moves on. `None` when no deploy of this tree
+/// was started, so the gates speak.
+pub fn explain(h: &Hotfix, tree: Option<Oid>) -> Option<(Step, Option<String>, String)> {
+    let d = h.deploy.as_ref()?;
+    let same_tree = tree.is_some_and(|t| t.to_string() == d.tree);
+    let started = d.started_at.strftime("%Y-%m-%d %H:%M UTC");
+    let again = "hotfix deploy (it asks before deploying this tree again)".to_string();
+    match d.phase {
+        DeployPhase::Released if same_tree => {
+            Some((Step::MergeBack, None, "hotfix merge-back".into()))
+        }
+        DeployPhase::Released => Some((
+            Step::MergeBack,
+            Some(format!(
+                "released as {} and the branch changed since; a further fix is a new hotfix",
+                d.tag
+            )),
+            "hotfix merge-back".into(),
+        )),
+        DeployPhase::Tagged => {
+            let mut left = Vec::new();
+            if !h.policy.branches.production.is_empty() {
+                left.push(format!("moving {}", h.policy.branches.production));
+            }
+            if d.push_pending {
+                left.push("the push".to_string());
+            }
+            left.push("notify".to_string());
+            let last = left.pop().unwrap_or_default();
+            let what = if left.is_empty() {
+                format!("{last} was done")
+            } else {
+                format!("{} and {last} were done", left.join(", "))
+            };
+            Some((
+                Step::Deploy,
+                Some(format!(
+                    "{} is verified and tagged, but the run stopped before {what}",
+                    d.tag
+                )),
+                "hotfix deploy (finishes the release without deploying again)".into(),
+            ))
+        }
+        _ if !same_tree => None,
+        DeployPhase::Failed => Some((
+            Step::Deploy,
+            Some(format!(
+                "the deploy as {} failed: {}; log: {}",
+                d.tag,
+                d.failure.as_deref().unwrap_or("see the log"),
+                d.log
+            )),
+            again,
+        )),
+        DeployPhase::Deploying => Some((
+            Step::Deploy,
+            Some(format!(
+                "a deploy of this tree as {} (started {started}) was interrupted{}: the deploy command may have run in part or in whole; log: {}",
+                d.tag,
+                d.failure
+                    .as_deref()
+                    .map(|f| format!(" ({f})"))
+                    .unwrap_or_default(),
+                d.log
+            )),
+            again,
+        )),
+        DeployPhase::Verifying => Some((
+            Step::Deploy,
+            Some(format!(
+                "this tree was deployed as {} (started {started}), and the run was interrupted during or right after verify, before the tag; log: {}",
+                d.tag, d.log
+            )),
+            again,
+        )),
+    }
+}
+
+/// Deploy or verify failed: rollback (if configured), no tag, the state says why.
+fn failed(
+    ctx: &Ctx,
+    h: &Hotfix,
+    rec: &mut DeployRecord,
+    rollback: &Hook,
+    why: String,
+) -> Result<()> {
+    let mut sentence = format!("{why}; no tag was made");
+    if rollback.command.trim().is_empty() {
+        ctx.ui.warn("no rollback command is configured (deploy.rollback): production may be in a half-deployed state");
+        sentence.push_str(" and no rollback is configured");
+    } else {
+        ctx.ui.status("Rolling back…");
+        match process::run(ctx.ui, rollback) {
+            Ok(o) if o.success() => sentence.push_str("; rollback ran"),
+            Ok(o) => {
+                sentence.push_str(&format!("; the rollback failed too ({})", o.describe(None)))
+            }
+            Err(e) => sentence.push_str(&format!("; the rollback could not run ({e:#})")),
+        }
+    }
+    rec.phase = DeployPhase::Failed;
+    rec.failure = Some(sentence.clone());
+    rec.finished_at = Some(jiff::Timestamp::now());
+    save(ctx, &h.branch, rec)?;
+    Err(Refusal::gate(sentence)
+        .hint(format!(
+            "the output is in {}; fix the cause, then `hotfix deploy` again",
+            rec.log
+        ))
+        .into())
+}
+
+/// The `[deploy]` policy of this hotfix. The snapshot taken at `start` rules; but an empty
+/// command there is no deploy policy at all, so the hooks of the committed hotfix.toml are used
+/// (deploy needs a clean tree, so that is the file in the tree that was reviewed and tested).
+fn deploy_policy(ctx: &Ctx, h: &Hotfix) -> Result<config::Deploy> {
+    if !h.policy.deploy.command.trim().is_empty() {
+        return Ok(h.policy.deploy.clone());
+    }
+    let now = Config::load(ctx.repo.workdir()?)?;
+    if now.deploy.command.trim().is_empty() {
+        return Err(Refusal::gate("no deploy command is configured for this hotfix (deploy.command is empty)")
+            .hint("set deploy.command in hotfix.toml and commit it on the hotfix branch (it runs with the HOTFIX_* variables in its environment); nothing was run")
+            .into());
+    }
+    ctx.ui.status(format!(
+        "this hotfix's policy (taken at start) has no deploy command; using [deploy] from the committed {}",
+        config::FILE_NAME
+    ));
+    Ok(now.deploy)
+}
+
+/// The new tag and version: `--version`, or the base version with the patch number raised.
+fn new_version(ctx: &Ctx, h: &Hotfix, given: Option<&str>) -> Result<(String, semver::Version)> {
+    let release = &h.policy.release;
+    let version = match given {
+        Some(v) => semver::Version::parse(v.trim_start_matches('v'))
+            .map_err(|_| Refusal::usage(format!("`{v}` is not a semantic version (like 1.4.2)")))?,
+        None => {
+            let base = h
+                .base_tag
+                .as_deref()
+                .and_then(|t| version::version_of(t, &release.tag_pattern))
+                .ok_or_else(|| {
+                    Refusal::usage("the base of this hotfix is not a release tag, so there is no version to raise")
+                        .hint("name the new version: `hotfix deploy --version <x.y.z>`")
+                })?;
+            version::next_patch(&base)
+        }
+    };
+    let tag = version::format_tag(&release.tag_format, &version);
+    if ctx.repo.tag_exists(&tag)? {
+        return Err(Refusal::usage(format!(
+            "the tag {tag} already exists, so this release cannot take that name"
+        ))
+        .hint("name the new version: `hotfix deploy --version <x.y.z>`")
+        .into());
+    }
+    Ok((tag, version))
+}
+
+/// The release record for the tag (SPEC promise 6).
+fn build_record(
+    ctx: &Ctx,
+    h: &Hotfix,
+    tip: Oid,
+    tree: Oid,
+    tag: &str,
+    version: &str,
+) -> Result<ReleaseRecord> {
+    let repo = &ctx.repo;
+    let base = Oid::from_str(&h.base_commit)?;
+    let report = guard::analyze(repo, base, tip, &h.policy.guard)?;
+    let approvers = review::approvals_for(ctx, h, tree, false)?
+        .into_iter()
+        .map(|a| record::Approver {
+            name: a.reviewer_name,
+            email: a.reviewer_email,
+            approved_at: a.approved_at,
+        })
+        .collect();
+    let tree_s = tree.to_string();
+    let test = h
+        .tests
+        .as_ref()
+        .filter(|t| t.tree == tree_s)
+        .map(|t| record::TestResult {
+            passed: t.passed,
+            duration_ms: t.duration_ms,
+            exit_code: t.exit_code,
+        });
+    let overrides = h
+        .overrides
+        .iter()
+        .filter(|o| o.tree == tree_s)
+        .map(|o| record::OverrideUsed {
+            gate: o.gate.clone(),
+            reason: o.reason.clone(),
+            by: record::Person {
+                name: o.by_name.clone(),
+                email: o.by_email.clone(),
+            },
+            at: o.at,
+        })
+        .collect();
+    let mut commits: Vec<String> = repo
+        .commit_ids_between(Some(base), tip)?
+        .into_iter()
+        .map(|c| c.to_string())
+        .collect();
+    commits.reverse();
+    Ok(ReleaseRecord {
+        schema: record::SCHEMA,
+        tag: tag.to_string(),
+        version: version.to_string(),
+        name: h.name.clone(),
+        branch: h.branch.clone(),
+        base_tag: h.base_tag.clone(),
+        base_commit: h.base_commit.clone(),
+        commit: tip.to_string(),
+        tree: tree_s,
+        commits,
+        severity: h.severity.clone(),
+        summary: h.summary.clone(),
+        author: record::Person {
+            name: h.author_name.clone(),
+            email: h.author_email.clone(),
+        },
+        approvers,
+        test,
+        diff: record::DiffSize {
+            files: report.totals.files,
+            lines: report.totals.lines,
+            flags: report
+                .flags
+                .iter()
+                .map(|f| match f.line {
+                    Some(l) => format!("{}:{l}: {}", f.path, f.kind.as_str()),
+                    None => format!("{}: {}", f.path, f.kind.as_str()),
+                })
+                .collect(),
+        },
+        overrides,
+        started_at: h.started_at,
+        deployed_at: jiff::Timestamp::now(),
+    })
+}
+
+fn read_record(ctx: &Ctx, tag: &str) -> Result<ReleaseRecord> {
+    let message = ctx
+        .repo
+        .tag_message(tag)?
+        .with_context(|| format!("the tag {tag} is gone or not annotated"))?;
+    ReleaseRecord::from_tag_message(&message)
+        .with_context(|| format!("the tag {tag} carries no hotfix record"))
+}
+
+/// 1s, 2s, 4s, … at most 30s between verify attempts.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_secs((1u64 << (attempt - 1).min(5)).min(30))
+}
+
+fn new_log(ctx: &Ctx, tag: &str) -> Result<PathBuf> {
+    let dir = ctx.repo.common_dir().join("hotfix").join("logs");
+    std::fs::create_dir_all(&dir).with_context(|| format!("could not create {}", dir.display()))?;
+    let safe: String = tag
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    Ok(dir.join(format!(
+        "deploy-{safe}-{}.log",
+        jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ")
+    )))
+}
+
+fn reload(ctx: &Ctx, branch: &str) -> Result<Hotfix> {
+    ctx.store
+        .read()?
+        .hotfixes
+        .get(branch)
+        .cloned()
+        .ok_or_else(|| Refusal::usage(format!("{branch} is no longer in progress")).into())
+}
+
+fn save(ctx: &Ctx, branch: &str, rec: &DeployRecord) -> Result<()> {
+    ctx.store.update(|s| {
+        let e = s
+            .hotfixes
+            .get_mut(branch)
+            .ok_or_else(|| Refusal::usage(format!("{branch} is no longer in progress")))?;
+        e.deploy = Some(rec.clone());
+        Ok(())
+    })
+}

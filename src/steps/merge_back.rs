@@ -1,0 +1,514 @@
+//! `hotfix merge-back`: the released fix goes into the development branch and every open
+//! release line, so the next regular release does not bring the bug back (SPEC promise 4).
+
+use anyhow::{Context, Result};
+
+use crate::app::Ctx;
+use crate::cli::MergeBackArgs;
+use crate::commands::init::detect_development;
+use crate::error::Refusal;
+use crate::git::merge::MergeOutcome;
+use crate::git::{Head, Oid, short};
+use crate::state::{CurrentMerge, DeployPhase, Hotfix, MergeBackRecord};
+use crate::steps::Step;
+
+pub fn merge_back(ctx: &Ctx, args: &MergeBackArgs) -> Result<()> {
+    let state = ctx.store.read()?;
+    let in_progress = state
+        .hotfixes
+        .values()
+        .find(|h| h.merge_back.as_ref().is_some_and(|m| m.current.is_some()))
+        .cloned();
+    if args.abort {
+        let h = in_progress.ok_or_else(|| {
+            Refusal::usage("no merge-back is stopped on a conflict; there is nothing to abort")
+        })?;
+        return abort(ctx, &h);
+    }
+    if args.r#continue {
+        let h = in_progress.ok_or_else(|| {
+            Refusal::usage("no merge-back is stopped on a conflict; there is nothing to continue")
+                .hint("run `hotfix merge-back` to start one")
+        })?;
+        let h = continue_current(ctx, &h, false)?;
+        return run_targets(ctx, &h);
+    }
+    if let Some(h) = in_progress {
+        if ctx.repo.merge_head()?.is_none() {
+            ctx.repo.require_clean("merge-back")?;
+            // Killed before the merge began, or the merge was committed by hand: the repository
+            // says where it stands, and merge-back goes on from there.
+            let h = continue_current(ctx, &h, true)?;
+            return run_targets(ctx, &h);
+        }
+        let cur = h
+            .merge_back
+            .as_ref()
+            .and_then(|m| m.current.as_ref())
+            .expect("checked above");
+        return Err(Refusal::usage(format!(
+            "the merge of {} into {} is stopped on conflicts",
+            h.branch, cur.target
+        ))
+        .hint("resolve and `git add` the files, then `hotfix merge-back --continue`, or `hotfix merge-back --abort`")
+        .into());
+    }
+    let h = released_hotfix(ctx, &state)?;
+    ctx.repo.require_clean("merge-back")?;
+    if ctx.repo.operation_in_progress() {
+        return Err(Refusal::usage(
+            "git is in the middle of another operation (merge, rebase, cherry-pick)",
+        )
+        .hint("finish or abort it first; nothing was changed")
+        .into());
+    }
+    let rec = match &h.merge_back {
+        // Resumed after an interruption: the targets were chosen before.
+        Some(rec) => rec.clone(),
+        None => MergeBackRecord {
+            tag: h.deploy.as_ref().map(|d| d.tag.clone()).unwrap_or_default(),
+            targets: targets(ctx, &h)?,
+            done: Vec::new(),
+            current: None,
+            via_branch: args.via_branch,
+        },
+    };
+    let h = save(ctx, &h.branch, |e| e.merge_back = Some(rec.clone()))?;
+    run_targets(ctx, &h)
+}
+
+/// What `status` says about a merge-back under way: the step, a sentence and the command that
+/// moves on. `None` before merge-back started.
+pub fn explain(h: &Hotfix) -> Option<(Step, Option<String>, String)> {
+    let m = h.merge_back.as_ref()?;
+    if let Some(c) = &m.current {
+        if c.conflicts.is_empty() {
+            return Some((
+                Step::MergeBack,
+                Some(format!(
+                    "the merge of {} into {} was interrupted before it began",
+                    m.tag, c.target
+                )),
+                "hotfix merge-back".into(),
+            ));
+        }
+        return Some((
+            Step::MergeBack,
+            Some(format!(
+                "merging {} into {} stopped on conflicts in {}",
+                m.tag,
+                c.target,
+                c.conflicts.join(", ")
+            )),
+            "resolve them, `git add` the files, then hotfix merge-back --continue (or hotfix merge-back --abort)".into(),
+        ));
+    }
+    let left: Vec<&str> = m
+        .targets
+        .iter()
+        .filter(|t| !m.done.contains(t))
+        .map(String::as_str)
+        .collect();
+    Some((
+        Step::MergeBack,
+        Some(format!(
+            "merge-back of {} was interrupted; still to merge into: {}",
+            m.tag,
+            left.join(", ")
+        )),
+        "hotfix merge-back".into(),
+    ))
+}
+
+/// The hotfix to merge back: the one named by the checkout, else the only released one.
+fn released_hotfix(ctx: &Ctx, state: &crate::state::State) -> Result<Hotfix> {
+    let released: Vec<&Hotfix> = state
+        .hotfixes
+        .values()
+        .filter(|h| {
+            h.deploy
+                .as_ref()
+                .is_some_and(|d| d.phase == DeployPhase::Released)
+        })
+        .collect();
+    if let Some(h) = ctx.current(state)? {
+        if released.iter().any(|r| r.branch == h.branch) {
+            return Ok(h.clone());
+        }
+        return Err(Refusal::gate(format!(
+            "{} has not been released yet; merge-back takes the released fix",
+            h.branch
+        ))
+        .hint("run `hotfix deploy` first (or `hotfix finish` for every remaining step)")
+        .into());
+    }
+    match released.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(
+            Refusal::usage("no released hotfix is waiting for merge-back")
+                .hint("`hotfix status` shows the hotfixes in progress")
+                .into(),
+        ),
+        many => Err(Refusal::usage(format!(
+            "several released hotfixes wait for merge-back ({})",
+            many.iter()
+                .map(|h| h.branch.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .hint("`git switch` to the one to merge back, then run merge-back again")
+        .into()),
+    }
+}
+
+/// The development branch first, then every release line matching `also_merge_into`.
+pub fn targets(ctx: &Ctx, h: &Hotfix) -> Result<Vec<String>> {
+    let dev = development_branch(ctx, h)?;
+    let mut out = vec![dev.clone()];
+    let skip = |name: &str| {
+        name == dev
+            || name == h.branch
+            || name.starts_with(&h.policy.branches.prefix)
+            || name.starts_with("merge-back/")
+            || (!h.policy.branches.production.is_empty() && name == h.policy.branches.production)
+    };
+    let mut extra = Vec::new();
+    for pattern in &h.policy.branches.also_merge_into {
+        let glob = globset::Glob::new(pattern)
+            .with_context(|| format!("invalid branch pattern {pattern}"))?
+            .compile_matcher();
+        for (name, _) in ctx.repo.branches_matching(&glob)? {
+            if !skip(&name) && !extra.contains(&name) {
+                extra.push(name);
+            }
+        }
+    }
+    extra.sort();
+    out.extend(extra);
+    Ok(out)
+}
+
+/// The configured development branch (from the policy at start), else the detected one.
+pub fn development_branch(ctx: &Ctx, h: &Hotfix) -> Result<String> {
+    let configured = &h.policy.branches.development;
+    if !configured.is_empty() {
+        return Ok(configured.clone());
+    }
+    detect_development(&ctx.repo)?.ok_or_else(|| {
+        Refusal::usage("there is no development branch to merge back into")
+            .hint("set branches.development in hotfix.toml")
+            .into()
+    })
+}
+
+/// The commit that was released: what every target receives.
+fn released_commit(h: &Hotfix) -> Result<Oid> {
+    let d = h
+        .deploy
+        .as_ref()
+        .context("the hotfix has no deploy record")?;
+    Ok(Oid::from_str(&d.commit)?)
+}
+
+fn merge_message(h: &Hotfix, tag: &str, target: &str) -> String {
+    format!(
+        "Merge hotfix {tag} ({}) into {target}\n\n{}",
+        h.branch, h.summary
+    )
+}
+
+fn via_branch_name(h: &Hotfix, target: &str) -> String {
+    format!(
+        "merge-back/{}-into-{}",
+        h.name.replace('/', "-"),
+        target.replace('/', "-")
+    )
+}
+
+/// Merges into each remaining target in order; stops at the first conflict.
+fn run_targets(ctx: &Ctx, h: &Hotfix) -> Result<()> {
+    let repo = &ctx.repo;
+    let ui = ctx.ui;
+    let rec = h.merge_back.clone().context("merge-back has no record")?;
+    let commit = released_commit(h)?;
+    for target in rec.targets.iter().filter(|t| !rec.done.contains(t)) {
+        let tip = match repo.branch_tip(target)? {
+            Some(t) => t,
+            None => {
+                // A release line that exists only on the remote gets a local branch.
+                let remote = remote_tip(ctx, target)?;
+                match remote {
+                    Some(t) => {
+                        repo.create_branch_at(target, t)?;
+                        t
+                    }
+                    None => {
+                        ui.warn(format!("{target} does not exist; skipping it"));
+                        save(ctx, &h.branch, |e| mark_done(e, target))?;
+                        continue;
+                    }
+                }
+            }
+        };
+        if repo.is_ancestor(commit, tip)? {
+            ui.status(format!("{target} already contains {}; skipped.", rec.tag));
+            save(ctx, &h.branch, |e| mark_done(e, target))?;
+            continue;
+        }
+        let branch = if rec.via_branch {
+            let b = via_branch_name(h, target);
+            if repo.branch_tip(&b)?.is_none() {
+                repo.create_branch_at(&b, tip)?;
+            }
+            b
+        } else {
+            target.clone()
+        };
+        repo.switch(&branch)?;
+        let before = repo.branch_tip(&branch)?.context("branch vanished")?;
+        save(ctx, &h.branch, |e| {
+            if let Some(m) = e.merge_back.as_mut() {
+                m.current = Some(CurrentMerge {
+                    target: target.clone(),
+                    branch: branch.clone(),
+                    before: before.to_string(),
+                    conflicts: Vec::new(),
+                });
+            }
+        })?;
+        crate::fault::point("merge-back-before-merge");
+        match repo.merge_into_head(commit, &rec.tag, &merge_message(h, &rec.tag, target))? {
+            MergeOutcome::Conflicts(paths) => {
+                save(ctx, &h.branch, |e| {
+                    if let Some(c) = e.merge_back.as_mut().and_then(|m| m.current.as_mut()) {
+                        c.conflicts = paths.clone();
+                    }
+                })?;
+                return Err(Refusal::gate(format!(
+                    "merging {} into {target} stopped on conflicts in {}",
+                    rec.tag,
+                    paths.join(", ")
+                ))
+                .hint("resolve them, `git add` the files, then run `hotfix merge-back --continue` (or `--abort` to restore the target)")
+                .into());
+            }
+            MergeOutcome::AlreadyContained | MergeOutcome::Committed(_) => {}
+        }
+        finish_target(ctx, h, target, &branch, rec.via_branch)?;
+    }
+    complete(ctx, h)
+}
+
+fn remote_tip(ctx: &Ctx, target: &str) -> Result<Option<Oid>> {
+    for remote in ["origin"] {
+        if let Some(t) = ctx.repo.remote_branch_tip(&format!("{remote}/{target}"))? {
+            return Ok(Some(t));
+        }
+    }
+    Ok(None)
+}
+
+/// After a target's merge commit exists: push the PR branch if asked, and mark it done.
+fn finish_target(
+    ctx: &Ctx,
+    h: &Hotfix,
+    target: &str,
+    branch: &str,
+    via_branch: bool,
+) -> Result<()> {
+    if via_branch {
+        let refspec = format!("refs/heads/{branch}:refs/heads/{branch}");
+        let pushed = match ctx.repo.remote_for(Some(branch))? {
+            Some(remote) => ctx.repo.push(&remote, &[refspec.as_str()]).map(|()| remote),
+            None => Err(anyhow::anyhow!("there is no remote")),
+        };
+        match pushed {
+            Ok(remote) => ctx.ui.status(format!(
+                "Pushed {branch} to {remote}: open a pull request from {branch} into {target}."
+            )),
+            Err(e) => ctx.ui.warn(format!(
+                "could not push {branch} ({e:#}); push it yourself (`git push -u origin {branch}`) and open a pull request into {target}"
+            )),
+        }
+    } else {
+        ctx.ui.status(format!("Merged {} into {target}.", h.branch));
+    }
+    save(ctx, &h.branch, |e| mark_done(e, target))?;
+    Ok(())
+}
+
+fn mark_done(e: &mut Hotfix, target: &str) {
+    if let Some(m) = e.merge_back.as_mut() {
+        if !m.done.iter().any(|d| d == target) {
+            m.done.push(target.to_string());
+        }
+        m.current = None;
+    }
+}
+
+/// Every target done: back to the development branch, the hotfix is finished.
+fn complete(ctx: &Ctx, h: &Hotfix) -> Result<()> {
+    let dev = development_branch(ctx, h)?;
+    if ctx.repo.branch_tip(&dev)?.is_some()
+        && !matches!(ctx.repo.head()?, Head::Branch(ref b, _) if *b == dev)
+    {
+        ctx.repo.switch(&dev)?;
+    }
+    let tag = h.deploy.as_ref().map(|d| d.tag.clone()).unwrap_or_default();
+    ctx.store.update(|s| {
+        s.hotfixes.remove(&h.branch);
+        Ok(())
+    })?;
+    if h.merge_back.as_ref().is_some_and(|m| m.via_branch) {
+        ctx.ui.status(format!(
+            "Hotfix {tag} is done here; the fix reaches its targets when the pull requests are merged (`hotfix verify-merged` checks {dev}). You are on {dev}."
+        ));
+    } else {
+        ctx.ui.status(format!(
+            "Hotfix {tag} is merged back and done; you are on {dev}."
+        ));
+    }
+    if let Some(rec) = &h.merge_back
+        && !rec.via_branch
+        && let Some(remote) = ctx.repo.remote_for(Some(&dev))?
+    {
+        // The merges are local: the remote's branches (and CI's verify-merged) get them on push.
+        let mut ahead = Vec::new();
+        for t in &rec.targets {
+            let local = ctx.repo.branch_tip(t)?;
+            let theirs = ctx.repo.remote_branch_tip(&format!("{remote}/{t}"))?;
+            if local.is_some() && theirs.is_some() && local != theirs {
+                ahead.push(t.as_str());
+            }
+        }
+        if !ahead.is_empty() {
+            ctx.ui.status(format!(
+                "Push the merges when ready: `git push {remote} {}`.",
+                ahead.join(" ")
+            ));
+        }
+    }
+    ctx.ui.status(format!(
+        "Next: the post-incident review, `hotfix retro {tag}`."
+    ));
+    Ok(())
+}
+
+/// `--continue`: the user resolved and staged the conflicts; commit the merge. Also where a
+/// plain `merge-back` goes when the merge in the record is no longer in progress (`again`): a
+/// target the merge never reached, or one given up by hand, is merged again.
+fn continue_current(ctx: &Ctx, h: &Hotfix, again: bool) -> Result<Hotfix> {
+    let repo = &ctx.repo;
+    let rec = h.merge_back.as_ref().context("merge-back has no record")?;
+    let cur = rec.current.as_ref().context("no merge in progress")?;
+    let commit = released_commit(h)?;
+    let forget_current = || {
+        save(ctx, &h.branch, |e| {
+            if let Some(m) = e.merge_back.as_mut() {
+                m.current = None;
+            }
+        })
+    };
+    match repo.merge_head()? {
+        Some(_) => {
+            match repo.head()? {
+                Head::Branch(b, _) if b == cur.branch => {}
+                _ => {
+                    return Err(Refusal::usage(format!(
+                        "the merge into {} is on {}, which is not checked out",
+                        cur.target, cur.branch
+                    ))
+                    .hint(format!(
+                        "`git switch {}`, then `hotfix merge-back --continue`",
+                        cur.branch
+                    ))
+                    .into());
+                }
+            }
+            let left = repo.conflicted_paths()?;
+            if !left.is_empty() {
+                return Err(Refusal::gate(format!(
+                    "conflicts are still unresolved in {}",
+                    left.join(", ")
+                ))
+                .hint("edit the files, `git add` them, then `hotfix merge-back --continue`")
+                .into());
+            }
+            repo.commit_merge(&merge_message(h, &rec.tag, &cur.target))?;
+        }
+        None => {
+            // Committed (or given up) by hand: the repository decides.
+            let tip = repo.branch_tip(&cur.branch)?.context("branch vanished")?;
+            let untouched = cur.conflicts.is_empty() && tip.to_string() == cur.before;
+            if !repo.is_ancestor(commit, tip)? {
+                if again || untouched {
+                    // Stopped before the merge was made, or given up: merge that target again.
+                    return forget_current();
+                }
+                forget_current()?;
+                return Err(Refusal::usage(format!(
+                    "the merge into {} is no longer in progress and {} does not contain the fix",
+                    cur.target, cur.branch
+                ))
+                .hint("run `hotfix merge-back` to merge it again")
+                .into());
+            }
+        }
+    }
+    let (target, branch) = (cur.target.clone(), cur.branch.clone());
+    finish_target(ctx, h, &target, &branch, rec.via_branch)?;
+    let state = ctx.store.read()?;
+    state
+        .hotfixes
+        .get(&h.branch)
+        .cloned()
+        .context("the hotfix vanished from the state")
+}
+
+/// `--abort`: the target back as it was before the merge.
+fn abort(ctx: &Ctx, h: &Hotfix) -> Result<()> {
+    let repo = &ctx.repo;
+    let rec = h.merge_back.as_ref().context("merge-back has no record")?;
+    let cur = rec.current.as_ref().context("no merge in progress")?;
+    let on_branch = matches!(repo.head()?, Head::Branch(ref b, _) if *b == cur.branch);
+    if on_branch && repo.merge_head()?.is_some() {
+        repo.abort_merge()?;
+    }
+    let before = Oid::from_str(&cur.before)?;
+    let now = repo.branch_tip(&cur.branch)?;
+    if now != Some(before) {
+        ctx.ui.warn(format!(
+            "{} moved since the merge started ({} → {}); it was left as it is",
+            cur.branch,
+            short(before),
+            now.map(short).unwrap_or_default()
+        ));
+    }
+    if rec.via_branch && now == Some(before) {
+        // The PR branch was made by merge-back and holds nothing else.
+        let back = cur.target.clone();
+        if repo.branch_tip(&back)?.is_some() {
+            repo.switch(&back)?;
+            repo.delete_branch(&cur.branch)?;
+        }
+    }
+    save(ctx, &h.branch, |e| e.merge_back = None)?;
+    ctx.ui.status(format!(
+        "Merge-back aborted; {} is as it was ({}). Run `hotfix merge-back` to try again.",
+        cur.target,
+        short(before)
+    ));
+    Ok(())
+}
+
+/// Applies `change` to the hotfix's entry and returns the entry as saved.
+fn save(ctx: &Ctx, branch: &str, change: impl FnOnce(&mut Hotfix)) -> Result<Hotfix> {
+    ctx.store.update(|s| {
+        let e = s
+            .hotfixes
+            .get_mut(branch)
+            .ok_or_else(|| Refusal::usage(format!("{branch} is no longer in progress")))?;
+        change(e);
+        Ok(e.clone())
+    })
+}
