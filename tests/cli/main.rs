@@ -2,4 +2,23 @@
 
 mod support;
 
+mod abort;
+mod config;
+mod demo;
+mod deploy;
+mod finish;
+mod guard;
+mod help;
+mod init;
+mod list_stats;
+mod merge_back;
+mod meta;
+mod pipeline;
+mod retro;
+mod review;
 mod smoke;
+mod start;
+mod state;
+mod status;
+mod test_gate;
+mod verify_merged;

@@ -300,3 +300,300 @@ impl Run {
             .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
     }
 }
+
+/// Everything a refused command must leave as it was: refs, the branch, the index, the working
+/// tree's files (outside `.git`) and the state file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub refs: String,
+    pub branch: String,
+    pub head: String,
+    pub index: String,
+    pub files: std::collections::BTreeMap<String, Vec<u8>>,
+    pub state: Option<String>,
+}
+
+impl Repo {
+    /// A fingerprint of the repository, to compare before and after a command.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut files = std::collections::BTreeMap::new();
+        collect_files(&self.path, &self.path, &mut files);
+        Snapshot {
+            refs: self.refs(),
+            branch: self.branch(),
+            head: self.git_try(&["rev-parse", "HEAD"]).1.trim().to_string(),
+            index: self.git(&["ls-files", "--stage"]),
+            files,
+            state: self.state(),
+        }
+    }
+
+    /// `hotfix` with extra environment variables.
+    pub fn hotfix_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
+        let mut cmd = hotfix_cmd(&self.path);
+        cmd.args(args)
+            .env("GIT_AUTHOR_NAME", &self.identity.0)
+            .env("GIT_AUTHOR_EMAIL", &self.identity.1)
+            .env("GIT_COMMITTER_NAME", &self.identity.0)
+            .env("GIT_COMMITTER_EMAIL", &self.identity.1);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        Run::new(cmd.output().unwrap())
+    }
+
+    /// Runs `hotfix args`, asserts it exits `code` with `needle` on stderr, and that the
+    /// repository (refs, branch, index, files, state file) is exactly as before.
+    #[track_caller]
+    pub fn refused(&self, args: &[&str], code: i32, needle: &str) -> Run {
+        self.refused_env(args, &[], code, needle)
+    }
+
+    #[track_caller]
+    pub fn refused_env(
+        &self,
+        args: &[&str],
+        vars: &[(&str, &str)],
+        code: i32,
+        needle: &str,
+    ) -> Run {
+        let before = self.snapshot();
+        let run = self.hotfix_env(args, vars).fails(code, needle);
+        assert_eq!(
+            before,
+            self.snapshot(),
+            "`hotfix {args:?}` changed the repository although it was refused"
+        );
+        run
+    }
+
+    /// The state file parsed as TOML (panics when it is missing or does not parse).
+    pub fn state_toml(&self) -> toml::Table {
+        let text = self.state().expect("no state file");
+        toml::from_str(&text).unwrap_or_else(|e| panic!("state file does not parse ({e}):\n{text}"))
+    }
+
+    /// The state entry of one hotfix branch, if any.
+    pub fn state_entry(&self, branch: &str) -> Option<toml::Value> {
+        self.state_toml()
+            .get("hotfixes")
+            .and_then(|h| h.get(branch))
+            .cloned()
+    }
+}
+
+fn collect_files(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        if path.file_name().is_some_and(|n| n == ".git") {
+            continue;
+        }
+        if entry.file_type().unwrap().is_dir() {
+            collect_files(root, &path, out);
+        } else {
+            let rel = path.strip_prefix(root).unwrap().display().to_string();
+            out.insert(rel, std::fs::read(&path).unwrap());
+        }
+    }
+}
+
+/// `start` flags that answer every confirm question.
+pub const CONFIRMED: [&str; 5] = [
+    "--severity",
+    "revenue-loss",
+    "--reproduced",
+    "--summary",
+    "Checkout returns 500",
+];
+
+/// `hotfix start <name>` with every confirm answer given, plus `extra` arguments.
+pub fn start_args<'a>(name: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["start", name];
+    args.extend(CONFIRMED);
+    args.extend(extra);
+    args
+}
+
+// ---- deploy, merge-back, finish, verify-merged: a team with a released product ----
+
+/// The policy of the deploy tests: every hook is a tiny shell command that writes under `$OUT`
+/// (a folder of the test), and fails on demand when a marker file exists there.
+pub const DEPLOY_POLICY: &str = r#"[branches]
+development = "develop"
+also_merge_into = ["release/*"]
+
+[test]
+command = "test ! -e \"$OUT/tests-fails\""
+
+[deploy]
+command = "echo \"$HOTFIX_TAG $HOTFIX_VERSION $HOTFIX_COMMIT $HOTFIX_TREE $HOTFIX_BRANCH $HOTFIX_BASE_TAG\" >> \"$OUT/deploy.log\"; test ! -e \"$OUT/deploy-fails\""
+verify = "echo \"$HOTFIX_TAG\" >> \"$OUT/verify.log\"; test ! -e \"$OUT/verify-fails\""
+verify_retries = 0
+rollback = "echo \"$HOTFIX_TAG\" >> \"$OUT/rollback.log\""
+notify = "cat > \"$OUT/notify.json\"; test ! -e \"$OUT/notify-fails\""
+"#;
+
+/// A bare origin and the author's clone: `hotfix.toml` (the given policy), releases v1.0.0 and
+/// v1.1.0 on main, `develop` one commit ahead, all pushed; then the hotfix `login-500` started
+/// from v1.1.0 with one fix commit (not pushed). Hooks write into `out`.
+pub struct Team {
+    pub env: Env,
+    pub origin: Repo,
+    pub author: Repo,
+    pub out: PathBuf,
+}
+
+pub const HOTFIX_BRANCH: &str = "hotfix/login-500";
+
+impl Team {
+    pub fn new() -> Team {
+        Team::with_policy(DEPLOY_POLICY)
+    }
+
+    /// The team before `start`: releases made and pushed, the author on `develop`.
+    pub fn released(policy: &str) -> Team {
+        let env = Env::new();
+        let (origin, author) = env.origin_and_clone();
+        let out = env.path().join("out");
+        std::fs::create_dir_all(&out).unwrap();
+        author.commit_file("hotfix.toml", policy, "hotfix policy");
+        author.commit_file("app.txt", "line 1\nversion 1.0\nline 3\n", "release 1.0");
+        author.git(&["tag", "-a", "v1.0.0", "-m", "v1.0.0"]);
+        author.commit_file("app.txt", "line 1\nversion 1.1\nline 3\n", "release 1.1");
+        author.git(&["tag", "-a", "v1.1.0", "-m", "v1.1.0"]);
+        author.git(&["switch", "-q", "-c", "develop"]);
+        author.commit_file("feature.txt", "new feature\n", "a feature in development");
+        author.git(&["push", "-q", "origin", "main", "develop", "--tags"]);
+        Team {
+            env,
+            origin,
+            author,
+            out,
+        }
+    }
+
+    /// Released, then `hotfix start login-500` and a one-line fix committed.
+    pub fn with_policy(policy: &str) -> Team {
+        let t = Team::released(policy);
+        t.hf(&start_args("login-500", &[])).ok();
+        t.fix(
+            "line 1\nversion 1.1\nline 3 fixed\n",
+            "Fix the checkout 500",
+        );
+        t
+    }
+
+    /// Commits `app.txt` with `content` on the branch checked out.
+    pub fn fix(&self, content: &str, message: &str) -> String {
+        self.author.commit_file("app.txt", content, message)
+    }
+
+    /// `hotfix` in the author's clone with `OUT` set.
+    pub fn hf(&self, args: &[&str]) -> Run {
+        self.hf_env(args, &[])
+    }
+
+    pub fn hf_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
+        let out = self.out.to_str().unwrap();
+        let mut all = vec![("OUT", out)];
+        all.extend_from_slice(vars);
+        self.author.hotfix_env(args, &all)
+    }
+
+    /// A refused command that must leave the author's clone exactly as it was.
+    #[track_caller]
+    pub fn refused(&self, args: &[&str], code: i32, needle: &str) -> Run {
+        let out = self.out.to_str().unwrap();
+        self.author.refused_env(args, &[("OUT", out)], code, needle)
+    }
+
+    /// Rita approves the checked-out tree, in the author's clone under her own identity (the
+    /// reviewer identity comes from GIT_AUTHOR_*, like any git commit).
+    pub fn approve(&self) {
+        self.hf_env(
+            &["approve", "--yes"],
+            &[
+                ("GIT_AUTHOR_NAME", REVIEWER.0),
+                ("GIT_AUTHOR_EMAIL", REVIEWER.1),
+                ("GIT_COMMITTER_NAME", REVIEWER.0),
+                ("GIT_COMMITTER_EMAIL", REVIEWER.1),
+            ],
+        )
+        .ok();
+    }
+
+    /// Approval and a passing test run for the tree checked out: ready to deploy.
+    pub fn gates_pass(&self) {
+        self.approve();
+        self.hf(&["test"]).ok();
+    }
+
+    /// Makes the hook `what` (`deploy`, `verify`, `notify`, `tests`) fail from now on.
+    pub fn make_fail(&self, what: &str) {
+        std::fs::write(self.out.join(format!("{what}-fails")), "").unwrap();
+    }
+
+    pub fn make_pass(&self, what: &str) {
+        let _ = std::fs::remove_file(self.out.join(format!("{what}-fails")));
+    }
+
+    /// The lines a hook wrote (`deploy.log`, `verify.log`, `rollback.log`), none when it never ran.
+    pub fn log(&self, name: &str) -> Vec<String> {
+        std::fs::read_to_string(self.out.join(name))
+            .map(|s| s.lines().map(String::from).collect())
+            .unwrap_or_default()
+    }
+
+    /// What notify received on stdin, parsed.
+    pub fn notified(&self) -> Option<serde_json::Value> {
+        let text = std::fs::read_to_string(self.out.join("notify.json")).ok()?;
+        Some(
+            serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("notify got no JSON ({e}): {text}")),
+        )
+    }
+
+    /// `hotfix status` in the author's clone.
+    pub fn status(&self) -> Run {
+        self.hf(&["status"]).ok()
+    }
+}
+
+impl Repo {
+    /// The release record an annotated tag carries (the JSON after the marker line).
+    pub fn tag_record(&self, tag: &str) -> serde_json::Value {
+        assert_eq!(
+            self.git(&["cat-file", "-t", tag]).trim(),
+            "tag",
+            "{tag} is not an annotated tag"
+        );
+        let body = self.git(&["cat-file", "tag", tag]);
+        let (_, json) = body
+            .split_once("hotfix-record-v1:\n")
+            .unwrap_or_else(|| panic!("{tag} carries no record:\n{body}"));
+        let line = json.lines().next().unwrap();
+        serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("record of {tag} is not JSON ({e}): {line}"))
+    }
+
+    /// The tag's message as git shows it (the human part above the record included).
+    pub fn tag_message(&self, tag: &str) -> String {
+        self.git(&["tag", "-l", "--format=%(contents)", tag])
+    }
+
+    pub fn has_tag(&self, tag: &str) -> bool {
+        self.git_try(&["rev-parse", "-q", "--verify", &format!("refs/tags/{tag}")])
+            .0
+    }
+
+    pub fn has_ref(&self, refname: &str) -> bool {
+        self.git_try(&["rev-parse", "-q", "--verify", refname]).0
+    }
+
+    /// True when `ancestor` is reachable from `rev`.
+    pub fn contains(&self, rev: &str, ancestor: &str) -> bool {
+        self.git_try(&["merge-base", "--is-ancestor", ancestor, rev])
+            .0
+    }
+}

@@ -1,0 +1,193 @@
+//! `hotfix abort`: back to where the hotfix started, the branch kept or deleted safely, and
+//! never a lost change.
+
+use crate::support::{Env, Repo, start_args};
+
+/// A released repository with a hotfix `x` started from `feature/x`.
+fn started_from_feature(env: &Env) -> Repo {
+    let repo = env.released_repo();
+    repo.git(&["switch", "-q", "-c", "feature/x"]);
+    repo.commit_file("wip.txt", "feature work\n", "feature work");
+    repo.start("x").ok();
+    assert_eq!(repo.branch(), "hotfix/x");
+    repo
+}
+
+#[test]
+fn returns_to_the_branch_it_started_from() {
+    let env = Env::new();
+    let repo = started_from_feature(&env);
+    let tip = repo.rev("hotfix/x");
+    let run = repo.hotfix(&["abort"]).ok();
+    assert!(
+        run.stderr.contains("Switched back to feature/x"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(repo.branch(), "feature/x");
+    assert_eq!(repo.read("wip.txt"), "feature work\n");
+    // kept without --delete
+    assert_eq!(repo.rev("hotfix/x"), tip);
+    assert!(repo.state_entry("hotfix/x").is_none());
+    repo.hotfix(&["status"]).ok();
+}
+
+#[test]
+fn delete_refuses_a_branch_with_unique_commits() {
+    let env = Env::new();
+    let repo = started_from_feature(&env);
+    repo.commit_file("app.txt", "fixed\n", "fix the checkout");
+    let run = repo.refused(&["abort", "--delete"], 2, "would lose them");
+    assert!(run.stderr.contains("1 commit"), "{}", run.stderr);
+    assert!(run.stderr.contains("fix the checkout"), "{}", run.stderr);
+    assert!(run.stderr.contains("--force"), "{}", run.stderr);
+    assert_eq!(repo.branch(), "hotfix/x");
+}
+
+#[test]
+fn delete_force_deletes_a_branch_with_unique_commits() {
+    let env = Env::new();
+    let repo = started_from_feature(&env);
+    repo.commit_file("app.txt", "fixed\n", "fix the checkout");
+    repo.hotfix(&["abort", "--delete", "--force"]).ok();
+    assert_eq!(repo.branch(), "feature/x");
+    assert!(!repo.branches().contains(&"hotfix/x".to_string()));
+    assert!(repo.state_entry("hotfix/x").is_none());
+}
+
+#[test]
+fn delete_removes_an_empty_hotfix_branch() {
+    let env = Env::new();
+    let repo = started_from_feature(&env);
+    let run = repo.hotfix(&["abort", "--delete"]).ok();
+    assert!(
+        run.stderr.contains("Deleted branch hotfix/x"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(repo.branch(), "feature/x");
+    assert!(!repo.branches().contains(&"hotfix/x".to_string()));
+    // the release tag it pointed at is untouched
+    assert!(repo.git_try(&["rev-parse", "v1.1.0"]).0);
+}
+
+#[test]
+fn delete_keeps_a_branch_whose_commits_are_merged_elsewhere() {
+    let env = Env::new();
+    let repo = started_from_feature(&env);
+    repo.commit_file("app.txt", "fixed\n", "fix");
+    repo.git(&["branch", "keep", "hotfix/x"]);
+    repo.hotfix(&["abort", "--delete"]).ok();
+    assert!(!repo.branches().contains(&"hotfix/x".to_string()));
+    assert!(repo.branches().contains(&"keep".to_string()));
+}
+
+#[test]
+fn uncommitted_changes_are_refused() {
+    let env = Env::new();
+    let repo = started_from_feature(&env);
+    repo.write("app.txt", "half a fix\n");
+    repo.refused(&["abort"], 2, "uncommitted changes (app.txt)");
+    repo.refused(&["abort", "--delete", "--force"], 2, "uncommitted changes");
+    assert_eq!(repo.read("app.txt"), "half a fix\n");
+    assert_eq!(repo.branch(), "hotfix/x");
+    // staged work is refused too
+    repo.git(&["add", "app.txt"]);
+    repo.refused(&["abort"], 2, "uncommitted changes (app.txt)");
+}
+
+#[test]
+fn abort_by_name_from_another_branch() {
+    let env = Env::new();
+    let repo = started_from_feature(&env);
+    repo.git(&["switch", "-q", "develop"]);
+    // a change in the working tree is not the hotfix's business when it is not checked out
+    repo.write("feature.txt", "editing\n");
+    let head = repo.head();
+    repo.hotfix(&["abort", "x"]).ok();
+    assert_eq!(repo.branch(), "develop");
+    assert_eq!(repo.head(), head);
+    assert_eq!(repo.read("feature.txt"), "editing\n");
+    assert!(repo.state_entry("hotfix/x").is_none());
+    assert!(repo.branches().contains(&"hotfix/x".to_string()));
+}
+
+#[test]
+fn abort_by_branch_name_with_delete() {
+    let env = Env::new();
+    let repo = started_from_feature(&env);
+    repo.git(&["switch", "-q", "develop"]);
+    repo.hotfix(&["abort", "hotfix/x", "--delete"]).ok();
+    assert_eq!(repo.branch(), "develop");
+    assert!(!repo.branches().contains(&"hotfix/x".to_string()));
+}
+
+#[test]
+fn abort_of_an_unknown_name() {
+    let env = Env::new();
+    let repo = started_from_feature(&env);
+    repo.refused(
+        &["abort", "nope"],
+        2,
+        "no hotfix named `nope` is in progress",
+    );
+}
+
+#[test]
+fn abort_with_nothing_in_progress() {
+    let env = Env::new();
+    let repo = env.released_repo();
+    repo.refused(&["abort"], 2, "no hotfix is in progress");
+}
+
+#[test]
+fn abort_needs_a_name_when_several_are_in_progress() {
+    let env = Env::new();
+    let repo = env.released_repo();
+    repo.start("a").ok();
+    repo.git(&["switch", "-q", "develop"]);
+    repo.start("b").ok();
+    repo.git(&["switch", "-q", "develop"]);
+    repo.refused(
+        &["abort"],
+        2,
+        "several hotfixes are in progress (hotfix/a, hotfix/b)",
+    );
+    // checked out, it is the one
+    repo.git(&["switch", "-q", "hotfix/b"]);
+    repo.hotfix(&["abort"]).ok();
+    assert_eq!(repo.branch(), "develop");
+    assert!(repo.state_entry("hotfix/a").is_some());
+    assert!(repo.state_entry("hotfix/b").is_none());
+}
+
+#[test]
+fn returns_to_development_when_the_start_branch_is_gone() {
+    let env = Env::new();
+    let repo = started_from_feature(&env);
+    repo.git(&["branch", "-D", "feature/x"]);
+    let run = repo.hotfix(&["abort"]).ok();
+    assert!(
+        run.stderr.contains("feature/x no longer exists"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(repo.branch(), "develop");
+}
+
+#[test]
+fn abort_after_the_branch_was_deleted_by_hand() {
+    let env = Env::new();
+    let repo = started_from_feature(&env);
+    repo.git(&["switch", "-q", "develop"]);
+    repo.git(&["branch", "-D", "hotfix/x"]);
+    let status = repo.hotfix(&["status"]).ok();
+    assert!(
+        status.stdout.contains("no longer exists"),
+        "{}",
+        status.stdout
+    );
+    repo.hotfix(&["abort", "x", "--delete"]).ok();
+    assert!(repo.state_entry("hotfix/x").is_none());
+    repo.hotfix(&start_args("x", &[])).ok();
+}

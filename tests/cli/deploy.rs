@@ -1,0 +1,599 @@
+//! `hotfix deploy`: the gates for the exact tree, deploy → verify → rollback, the release tag
+//! and its record, the production branch, the push, notify, and a deploy killed at any point.
+//! The hooks are shell one-liners writing under the test's `OUT` folder (support::DEPLOY_POLICY).
+
+use crate::support::{DEPLOY_POLICY, HOTFIX_BRANCH, Team, start_args};
+
+#[test]
+fn deploy_is_refused_naming_every_missing_gate_and_runs_nothing() {
+    let t = Team::new();
+    let run = t.refused(&["deploy"], 1, "deploy refused for tree");
+    assert!(
+        run.stderr.contains("review (not approved yet)"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("test (not run yet)"), "{}", run.stderr);
+    assert!(run.stderr.contains("nothing was run"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("a teammate runs `hotfix approve {HOTFIX_BRANCH}`")),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("hotfix test"), "{}", run.stderr);
+    assert!(t.log("deploy.log").is_empty());
+    assert!(!t.author.has_tag("v1.1.1"));
+
+    // approved but not tested: only the test gate is named
+    t.approve();
+    let run = t.refused(&["deploy"], 1, "test (not run yet)");
+    assert!(!run.stderr.contains("review ("), "{}", run.stderr);
+    assert!(t.log("deploy.log").is_empty());
+}
+
+#[test]
+fn deploy_is_refused_when_approval_and_test_are_for_an_older_tree() {
+    let t = Team::new();
+    t.gates_pass();
+    // one more commit after review and test: both are stale for the tree that would ship
+    t.fix("line 1\nversion 1.1\nline 3 fixed again\n", "Fix it better");
+    let run = t.refused(&["deploy"], 1, "deploy refused");
+    assert!(
+        run.stderr.contains("is for an older tree"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("test ("), "{}", run.stderr);
+    assert!(t.log("deploy.log").is_empty());
+    assert!(!t.author.has_tag("v1.1.1"));
+
+    // a fresh approval is not enough while the test pass is for the older tree
+    t.approve();
+    let run = t.refused(&["deploy"], 1, "test (");
+    assert!(!run.stderr.contains("review ("), "{}", run.stderr);
+    assert!(t.log("deploy.log").is_empty());
+}
+
+#[test]
+fn deploy_is_refused_when_the_guard_fails_unless_overridden() {
+    let t = Team::with_policy(&DEPLOY_POLICY.replace("[test]", "[guard]\nmax_lines = 2\n\n[test]"));
+    t.fix(
+        "line 1 changed\nversion 1.1\nline 3 fixed\nline 4\n",
+        "More than two lines",
+    );
+    t.gates_pass();
+    let run = t.refused(&["deploy"], 1, "guard (");
+    assert!(run.stderr.contains("hotfix guard"), "{}", run.stderr);
+    assert!(t.log("deploy.log").is_empty());
+
+    // the override is for this tree, recorded in the release
+    t.hf(&[
+        "deploy",
+        "--override",
+        "guard",
+        "--reason",
+        "outage, reviewed by hand",
+    ])
+    .ok();
+    assert_eq!(t.log("deploy.log").len(), 1);
+    let record = t.author.tag_record("v1.1.1");
+    assert_eq!(record["overrides"][0]["gate"], "guard");
+    assert_eq!(record["overrides"][0]["reason"], "outage, reviewed by hand");
+    assert_eq!(record["overrides"][0]["by"]["email"], "ann@example.com");
+    assert!(
+        t.author
+            .tag_message("v1.1.1")
+            .contains("Override of the guard gate by ann@example.com: outage, reviewed by hand"),
+        "{}",
+        t.author.tag_message("v1.1.1")
+    );
+}
+
+#[test]
+fn deploy_verifies_tags_with_the_record_and_notifies() {
+    let t = Team::new();
+    t.gates_pass();
+    let tip = t.author.head();
+    let tree = t.author.rev("HEAD^{tree}");
+    let base = t.author.rev("v1.1.0^{commit}");
+    let run = t.hf(&["deploy"]).ok();
+    assert!(
+        run.stderr.contains("Verified and tagged v1.1.1"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("Next: `hotfix merge-back`"),
+        "{}",
+        run.stderr
+    );
+
+    // the hooks got the HOTFIX_* variables, the new tag and version among them
+    assert_eq!(
+        t.log("deploy.log"),
+        [format!("v1.1.1 1.1.1 {tip} {tree} {HOTFIX_BRANCH} v1.1.0")]
+    );
+    assert_eq!(t.log("verify.log"), ["v1.1.1"]);
+    assert!(t.log("rollback.log").is_empty());
+
+    // the annotated tag on the tested commit, with the record
+    assert_eq!(t.author.rev("v1.1.1^{commit}"), tip);
+    let message = t.author.tag_message("v1.1.1");
+    assert!(
+        message.starts_with("hotfix v1.1.1: Checkout returns 500\n"),
+        "{message}"
+    );
+    assert!(
+        message.contains("Base v1.1.0, severity revenue-loss, 1 file, 2 lines."),
+        "{message}"
+    );
+    assert!(
+        message.contains("Approved by Rita Reviewer <rita@example.com>."),
+        "{message}"
+    );
+    assert!(message.contains("\nTests passed in "), "{message}");
+    let r = t.author.tag_record("v1.1.1");
+    assert_eq!(r["schema"], 1);
+    assert_eq!(r["tag"], "v1.1.1");
+    assert_eq!(r["version"], "1.1.1");
+    assert_eq!(r["name"], "login-500");
+    assert_eq!(r["branch"], HOTFIX_BRANCH);
+    assert_eq!(r["base_tag"], "v1.1.0");
+    assert_eq!(r["base_commit"], base.as_str());
+    assert_eq!(r["commit"], tip.as_str());
+    assert_eq!(r["tree"], tree.as_str());
+    assert_eq!(r["commits"], serde_json::json!([tip]));
+    assert_eq!(r["severity"], "revenue-loss");
+    assert_eq!(r["summary"], "Checkout returns 500");
+    assert_eq!(r["author"]["email"], "ann@example.com");
+    assert_eq!(r["approvers"].as_array().unwrap().len(), 1);
+    assert_eq!(r["approvers"][0]["email"], "rita@example.com");
+    assert_eq!(r["test"]["passed"], true);
+    assert_eq!(r["test"]["exit_code"], 0);
+    assert_eq!(r["diff"]["files"], 1);
+    assert_eq!(r["diff"]["lines"], 2);
+    assert_eq!(r["overrides"], serde_json::json!([]));
+    let started: jiff::Timestamp = r["started_at"].as_str().unwrap().parse().unwrap();
+    let deployed: jiff::Timestamp = r["deployed_at"].as_str().unwrap().parse().unwrap();
+    assert!(started <= deployed);
+
+    // notify got the same record as JSON on stdin
+    assert_eq!(t.notified().expect("notify ran"), r);
+
+    // the hotfix waits for merge-back; deploying again is refused
+    assert!(t.status().stdout.contains("next: hotfix merge-back"));
+    t.refused(&["deploy"], 2, "this tree was already released as v1.1.1");
+    assert_eq!(t.log("deploy.log").len(), 1);
+}
+
+#[test]
+fn a_failed_verify_rolls_back_and_makes_no_tag() {
+    let t = Team::with_policy(&DEPLOY_POLICY.replace("verify_retries = 0", "verify_retries = 1"));
+    t.gates_pass();
+    t.make_fail("verify");
+    let run = t.hf(&["deploy", "--push"]);
+    let run = run.fails(1, "verify failed 2 times; no tag was made; rollback ran");
+    assert!(
+        run.stderr.contains("retrying in 1s (attempt 2 of 2)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("fix the cause, then `hotfix deploy` again"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(t.log("deploy.log").len(), 1);
+    assert_eq!(t.log("verify.log"), ["v1.1.1", "v1.1.1"]);
+    assert_eq!(t.log("rollback.log"), ["v1.1.1"]);
+    assert!(!t.author.has_tag("v1.1.1"));
+    assert!(
+        !t.origin.has_tag("v1.1.1"),
+        "--push must not push an unverified release"
+    );
+    assert!(t.notified().is_none());
+
+    let status = t.status().stdout;
+    assert!(status.contains("verify failed 2 times"), "{status}");
+}
+
+#[test]
+fn a_failed_deploy_command_rolls_back_and_skips_verify() {
+    let t = Team::new();
+    t.gates_pass();
+    t.make_fail("deploy");
+    t.hf(&["deploy"]).fails(
+        1,
+        "the deploy command failed (exit 1); no tag was made; rollback ran",
+    );
+    assert!(t.log("verify.log").is_empty());
+    assert_eq!(t.log("rollback.log"), ["v1.1.1"]);
+    assert!(!t.author.has_tag("v1.1.1"));
+
+    // deploying the same tree again is said and asked; non-interactive it needs --yes
+    t.make_pass("deploy");
+    let run = t.refused(&["deploy"], 2, "--yes");
+    assert!(
+        run.stderr
+            .contains("a deploy of this exact tree started at"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(t.log("deploy.log").len(), 1);
+    t.hf(&["deploy", "--yes"]).ok();
+    assert_eq!(t.log("deploy.log").len(), 2);
+    assert!(t.author.has_tag("v1.1.1"));
+}
+
+#[test]
+fn push_sends_the_tag_after_a_verified_deploy() {
+    let t = Team::new();
+    t.gates_pass();
+    let run = t.hf(&["deploy", "--push"]).ok();
+    assert!(
+        run.stderr.contains("Pushed v1.1.1 to origin"),
+        "{}",
+        run.stderr
+    );
+    assert!(t.origin.has_tag("v1.1.1"));
+    assert_eq!(t.origin.rev("v1.1.1"), t.author.rev("v1.1.1"));
+    assert_eq!(t.origin.tag_record("v1.1.1"), t.author.tag_record("v1.1.1"));
+}
+
+#[test]
+fn without_push_the_tag_stays_local() {
+    let t = Team::new();
+    t.gates_pass();
+    t.hf(&["deploy"]).ok();
+    assert!(t.author.has_tag("v1.1.1"));
+    assert!(!t.origin.has_tag("v1.1.1"));
+}
+
+#[test]
+fn an_existing_next_tag_is_bad_input_and_version_names_another() {
+    let t = Team::new();
+    t.gates_pass();
+    t.author.git(&["tag", "v1.1.1", "v1.1.0"]);
+    t.refused(&["deploy"], 2, "the tag v1.1.1 already exists")
+        .fails(2, "hotfix deploy --version <x.y.z>");
+    assert!(t.log("deploy.log").is_empty());
+
+    t.refused(
+        &["deploy", "--version", "banana"],
+        2,
+        "`banana` is not a semantic version",
+    );
+    t.refused(
+        &["deploy", "--version", "1.1.1"],
+        2,
+        "the tag v1.1.1 already exists",
+    );
+
+    t.hf(&["deploy", "--version", "1.1.2"]).ok();
+    assert_eq!(
+        t.log("deploy.log")[0]
+            .split(' ')
+            .take(2)
+            .collect::<Vec<_>>(),
+        ["v1.1.2", "1.1.2"]
+    );
+    assert_eq!(t.author.tag_record("v1.1.2")["version"], "1.1.2");
+}
+
+#[test]
+fn tag_format_without_prefix_raises_the_patch() {
+    let policy = DEPLOY_POLICY.replace(
+        "[test]",
+        "[release]\ntag_pattern = \"[0-9]*\"\ntag_format = \"{version}\"\n\n[test]",
+    );
+    let t = Team::released(&policy);
+    t.author
+        .git(&["tag", "-a", "14.1.1", "-m", "14.1.1", "main"]);
+    t.hf(&start_args("login-500", &[])).ok();
+    assert_eq!(t.author.rev("HEAD"), t.author.rev("14.1.1^{commit}"));
+    t.fix(
+        "line 1\nversion 1.1\nline 3 fixed\n",
+        "Fix the checkout 500",
+    );
+    t.gates_pass();
+    t.hf(&["deploy"]).ok();
+    assert!(t.author.has_tag("14.1.2"));
+    assert_eq!(t.author.tag_record("14.1.2")["base_tag"], "14.1.1");
+    assert!(t.log("deploy.log")[0].starts_with("14.1.2 14.1.2 "));
+}
+
+#[test]
+fn a_failing_notify_warns_and_the_release_stands() {
+    let t = Team::new();
+    t.gates_pass();
+    t.make_fail("notify");
+    let run = t.hf(&["deploy"]).ok();
+    assert!(
+        run.stderr
+            .contains("notify failed (exit 1); the release stands"),
+        "{}",
+        run.stderr
+    );
+    assert!(t.author.has_tag("v1.1.1"));
+    assert!(t.notified().is_some());
+    assert!(t.status().stdout.contains("next: hotfix merge-back"));
+}
+
+#[test]
+fn no_deploy_command_is_a_gate_until_one_is_committed_on_the_branch() {
+    let policy: Vec<&str> = DEPLOY_POLICY
+        .lines()
+        .map(|l| {
+            if l.starts_with("command = \"echo") {
+                "command = \"\""
+            } else {
+                l
+            }
+        })
+        .collect();
+    let t = Team::with_policy(&policy.join("\n"));
+    t.gates_pass();
+    t.refused(
+        &["deploy"],
+        1,
+        "no deploy command is configured for this hotfix",
+    )
+    .fails(
+        1,
+        "set deploy.command in hotfix.toml and commit it on the hotfix branch",
+    );
+    assert!(!t.author.has_tag("v1.1.1"));
+
+    // the hooks committed on the branch are part of the tree that is reviewed and tested
+    t.author
+        .commit_file("hotfix.toml", DEPLOY_POLICY, "Configure the deploy");
+    t.gates_pass();
+    let run = t.hf(&["deploy"]).ok();
+    assert!(
+        run.stderr
+            .contains("has no deploy command; using [deploy] from the committed hotfix.toml"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(t.log("deploy.log").len(), 1);
+    assert!(t.author.has_tag("v1.1.1"));
+}
+
+#[test]
+fn the_production_branch_is_fast_forwarded() {
+    let policy = DEPLOY_POLICY.replace(
+        "development = \"develop\"",
+        "development = \"develop\"\nproduction = \"production\"",
+    );
+    let t = Team::released(&policy);
+    t.author.git(&["branch", "production", "v1.1.0"]);
+    t.author.git(&["push", "-q", "origin", "production"]);
+    t.hf(&start_args("login-500", &[])).ok();
+    t.fix(
+        "line 1\nversion 1.1\nline 3 fixed\n",
+        "Fix the checkout 500",
+    );
+    t.gates_pass();
+    let run = t.hf(&["deploy", "--push"]).ok();
+    assert!(
+        run.stderr.contains("Fast-forwarded production to v1.1.1"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(t.author.rev("production"), t.author.head());
+    assert_eq!(t.origin.rev("production"), t.author.head());
+}
+
+#[test]
+fn a_production_branch_that_cannot_fast_forward_is_refused_up_front() {
+    let policy = DEPLOY_POLICY.replace(
+        "development = \"develop\"",
+        "development = \"develop\"\nproduction = \"production\"",
+    );
+    let t = Team::released(&policy);
+    t.author.git(&["branch", "production", "v1.1.0"]);
+    t.hf(&start_args("login-500", &[])).ok();
+    t.fix(
+        "line 1\nversion 1.1\nline 3 fixed\n",
+        "Fix the checkout 500",
+    );
+    t.gates_pass();
+    // someone committed straight to production
+    t.author.git(&["switch", "-q", "production"]);
+    t.author
+        .commit_file("ops.txt", "hand edit\n", "hand edit in production");
+    t.author.git(&["switch", "-q", HOTFIX_BRANCH]);
+    let run = t.refused(
+        &["deploy"],
+        1,
+        "the production branch production cannot be fast-forwarded",
+    );
+    assert!(
+        run.stderr.contains("hotfix start --from production"),
+        "{}",
+        run.stderr
+    );
+    assert!(t.log("deploy.log").is_empty());
+    assert!(!t.author.has_tag("v1.1.1"));
+}
+
+#[test]
+fn deploy_needs_the_hotfix_branch_checked_out() {
+    let t = Team::new();
+    t.gates_pass();
+    t.author.git(&["switch", "-q", "develop"]);
+    t.refused(&["deploy"], 2, "no hotfix branch is checked out")
+        .fails(2, "git switch hotfix/login-500");
+}
+
+// ---- a deploy killed at any point ----
+
+/// Kills `hotfix deploy` at `point` (the process aborts there, as a kill would stop it).
+fn killed_at(t: &Team, point: &str, args: &[&str]) {
+    let run = t.hf_env(args, &[("HOTFIX_FAULT", point)]);
+    assert_ne!(
+        run.code, 0,
+        "the fault {point} did not stop deploy:\n{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!("fault injected at {point}")),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn killed_before_the_deploy_command_is_explained_and_asks_before_deploying() {
+    let t = Team::new();
+    t.gates_pass();
+    killed_at(&t, "deploy-before-command", &["deploy"]);
+    assert!(t.log("deploy.log").is_empty());
+    let status = t.status().stdout;
+    assert!(status.contains("interrupted"), "{status}");
+    assert!(status.contains("v1.1.1"), "{status}");
+    assert!(status.contains("next: hotfix deploy"), "{status}");
+
+    t.refused(&["deploy"], 2, "--yes")
+        .fails(2, "was interrupted before it finished");
+    assert!(t.log("deploy.log").is_empty());
+    t.hf(&["deploy", "--yes"]).ok();
+    assert_eq!(t.log("deploy.log").len(), 1);
+    assert!(t.author.has_tag("v1.1.1"));
+}
+
+#[test]
+fn killed_after_the_deploy_command_never_deploys_twice_unasked() {
+    let t = Team::new();
+    t.gates_pass();
+    killed_at(&t, "deploy-after-command", &["deploy"]);
+    assert_eq!(t.log("deploy.log").len(), 1);
+    assert!(t.log("verify.log").is_empty());
+    let status = t.status().stdout;
+    assert!(status.contains("interrupted"), "{status}");
+
+    let run = t.refused(&["deploy"], 2, "--yes");
+    assert!(
+        run.stderr
+            .contains("a deploy of this exact tree started at"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        t.log("deploy.log").len(),
+        1,
+        "deployed again without asking"
+    );
+    t.hf(&["deploy", "--yes"]).ok();
+    assert_eq!(t.log("deploy.log").len(), 2);
+    assert_eq!(t.log("verify.log").len(), 1);
+    assert!(t.author.has_tag("v1.1.1"));
+}
+
+#[test]
+fn killed_before_the_tag_is_explained_and_asks_before_deploying() {
+    let t = Team::new();
+    t.gates_pass();
+    killed_at(&t, "deploy-before-tag", &["deploy"]);
+    assert_eq!(t.log("deploy.log").len(), 1);
+    assert_eq!(t.log("verify.log").len(), 1);
+    assert!(!t.author.has_tag("v1.1.1"));
+    let status = t.status().stdout;
+    assert!(status.contains("before the tag"), "{status}");
+
+    t.refused(&["deploy"], 2, "--yes");
+    assert_eq!(t.log("deploy.log").len(), 1);
+    t.hf(&["deploy", "--yes"]).ok();
+    assert_eq!(t.log("deploy.log").len(), 2);
+    assert!(t.author.has_tag("v1.1.1"));
+}
+
+#[test]
+fn killed_after_the_tag_finishes_push_and_notify_without_deploying_again() {
+    let t = Team::new();
+    t.gates_pass();
+    killed_at(&t, "deploy-after-tag", &["deploy", "--push"]);
+    assert!(t.author.has_tag("v1.1.1"));
+    assert!(!t.origin.has_tag("v1.1.1"));
+    assert!(t.notified().is_none());
+    let status = t.status().stdout;
+    assert!(
+        status.contains("v1.1.1 is verified and tagged, but the run stopped before the push and notify were done"),
+        "{status}"
+    );
+    assert!(status.contains("next: hotfix deploy"), "{status}");
+
+    // no --yes needed: nothing is deployed again; the push asked for before is still done
+    let run = t.hf(&["deploy"]).ok();
+    assert!(
+        run.stderr.contains("v1.1.1 is tagged already"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(t.log("deploy.log").len(), 1);
+    assert_eq!(t.log("verify.log").len(), 1);
+    assert!(t.origin.has_tag("v1.1.1"));
+    assert_eq!(t.notified().expect("notify ran")["tag"], "v1.1.1");
+    assert!(t.status().stdout.contains("next: hotfix merge-back"));
+}
+
+#[test]
+fn a_production_branch_only_on_the_remote_is_set_and_pushed() {
+    let policy = DEPLOY_POLICY.replace(
+        "development = \"develop\"",
+        "development = \"develop\"\nproduction = \"production\"",
+    );
+    let t = Team::released(&policy);
+    t.author.git(&[
+        "push",
+        "-q",
+        "origin",
+        "v1.1.0^{commit}:refs/heads/production",
+    ]);
+    t.author.git(&["fetch", "-q", "origin"]);
+    t.hf(&start_args("login-500", &[])).ok();
+    t.fix(
+        "line 1\nversion 1.1\nline 3 fixed\n",
+        "Fix the checkout 500",
+    );
+    t.gates_pass();
+    let run = t.hf(&["deploy", "--push"]).ok();
+    assert!(
+        run.stderr.contains("Set production to v1.1.1"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(t.author.rev("production"), t.author.head());
+    assert_eq!(t.origin.rev("production"), t.author.head());
+}
+
+#[test]
+fn a_remote_production_branch_that_cannot_fast_forward_is_refused_up_front() {
+    let policy = DEPLOY_POLICY.replace(
+        "development = \"develop\"",
+        "development = \"develop\"\nproduction = \"production\"",
+    );
+    let t = Team::released(&policy);
+    t.author.git(&["branch", "production", "v1.1.0"]);
+    t.author.git(&["push", "-q", "origin", "production"]);
+    // a teammate pushed a hand edit to production; the author's clone has fetched it
+    let other = t.env.clone_of(&t.origin, "other", crate::support::REVIEWER);
+    other.git(&["switch", "-q", "production"]);
+    other.commit_file("ops.txt", "hand edit\n", "hand edit in production");
+    other.git(&["push", "-q", "origin", "production"]);
+    t.author.git(&["fetch", "-q", "origin"]);
+    t.hf(&start_args("login-500", &[])).ok();
+    t.fix(
+        "line 1\nversion 1.1\nline 3 fixed\n",
+        "Fix the checkout 500",
+    );
+    t.gates_pass();
+    t.refused(
+        &["deploy", "--push"],
+        1,
+        "production cannot be fast-forwarded",
+    );
+    assert!(t.log("deploy.log").is_empty());
+}
