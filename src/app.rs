@@ -91,6 +91,15 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<()> {
         _ => {}
     }
     let ctx = Ctx::open(ui, &dir)?;
+    // A bare repository has no working tree and no checked-out branch: only the commands that
+    // read the release history work there; the others refuse with the bare-repository sentence.
+    let reads_history = matches!(
+        cli.command,
+        Command::VerifyMerged | Command::Retro(_) | Command::List | Command::Stats(_)
+    );
+    if !reads_history {
+        ctx.repo.workdir()?;
+    }
     match &cli.command {
         Command::Init => commands::init::init(&ctx),
         Command::Start(args) => steps::branch::start(&ctx, args),

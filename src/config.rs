@@ -208,6 +208,26 @@ impl Config {
         Config::parse(&text, &path.display().to_string())
     }
 
+    /// The `hotfix.toml` committed in `commit` (the defaults when it has none): the team's
+    /// policy as committed, never an uncommitted or untracked local edit. Errors name the file
+    /// as `<root>/hotfix.toml` (`<commit>`).
+    pub fn load_committed(repo: &crate::git::Repo, commit: crate::git::Oid) -> Result<Config> {
+        let Some(bytes) = repo.file_at(commit, FILE_NAME)? else {
+            return Ok(Config::default());
+        };
+        let origin = match repo.workdir() {
+            Ok(root) => root.join(FILE_NAME).display().to_string(),
+            Err(_) => FILE_NAME.to_string(),
+        };
+        let text = String::from_utf8(bytes).map_err(|e| {
+            Refusal::usage(format!(
+                "{origin} is not valid UTF-8 (byte {})",
+                e.utf8_error().valid_up_to()
+            ))
+        })?;
+        Config::parse(&text, &origin)
+    }
+
     /// Parses config text; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Config> {
         let located = |message: &str, span: Option<std::ops::Range<usize>>, key: Option<String>| {
@@ -283,13 +303,15 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
             .unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
-        total += match unit {
+        // checked: "99999999999999999999h" is not a duration, not a panic
+        let part = match unit {
             "ms" => Duration::from_millis(n),
             "s" | "sec" => Duration::from_secs(n),
-            "m" | "min" => Duration::from_secs(n * 60),
-            "h" => Duration::from_secs(n * 3600),
+            "m" | "min" => Duration::from_secs(n.checked_mul(60)?),
+            "h" => Duration::from_secs(n.checked_mul(3600)?),
             _ => return None,
         };
+        total = total.checked_add(part)?;
     }
     Some(total)
 }
@@ -433,6 +455,21 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
         assert_eq!(parse_duration("m"), None);
         assert_eq!(parse_duration("5 days"), None);
+    }
+
+    #[test]
+    fn durations_that_overflow_are_not_durations() {
+        // found by reading for the fuzz run: `n * 3600` and the sum overflowed and panicked
+        assert_eq!(parse_duration("18446744073709551615h"), None);
+        assert_eq!(parse_duration("18446744073709551615m"), None);
+        assert_eq!(parse_duration("18446744073709551615s1s"), None);
+        assert_eq!(
+            parse_duration("18446744073709551615s"),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        let err =
+            Config::parse("[test]\ntimeout = \"99999999999999999h\"\n", "hotfix.toml").unwrap_err();
+        assert!(err.to_string().contains("is not a duration"), "{err}");
     }
 }
 

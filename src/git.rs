@@ -201,15 +201,7 @@ impl Repo {
         if changed.is_empty() {
             return Ok(());
         }
-        let mut list = changed
-            .iter()
-            .take(3)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ");
-        if changed.len() > 3 {
-            list.push_str(", …");
-        }
+        let list = few_paths(&changed);
         Err(Refusal::usage(format!(
             "the working tree has uncommitted changes ({list}); {doing} needs a clean tree"
         ))
@@ -233,12 +225,18 @@ impl Repo {
     pub fn tag_commit(&self, name: &str) -> Result<Option<Oid>> {
         let r = match self.repo.find_reference(&format!("refs/tags/{name}")) {
             Ok(r) => r,
-            Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
+            // `main~3` is no tag name at all: not found, so callers try it as a revision
+            Err(e) if matches!(e.code(), ErrorCode::NotFound | ErrorCode::InvalidSpec) => {
+                return Ok(None);
+            }
             Err(e) => return Err(anyhow!(e).context(format!("could not read tag {name}"))),
         };
-        let commit = r
-            .peel_to_commit()
-            .with_context(|| format!("tag {name} does not point at a commit"))?;
+        let commit = r.peel_to_commit().map_err(|_| {
+            Refusal::usage(format!(
+                "the tag {name} does not point at a commit, so nothing can branch from it"
+            ))
+            .hint("pass a tag or revision that names a commit")
+        })?;
         Ok(Some(commit.id()))
     }
 
@@ -267,6 +265,22 @@ impl Repo {
             .find_commit(commit)
             .with_context(|| format!("could not read commit {commit}"))?
             .tree_id())
+    }
+
+    /// The content of a file (a path from the root) in a commit's tree, if it has one.
+    pub fn file_at(&self, commit: Oid, path: &str) -> Result<Option<Vec<u8>>> {
+        let tree = self
+            .repo
+            .find_commit(commit)
+            .and_then(|c| c.tree())
+            .with_context(|| format!("could not read the tree of {commit}"))?;
+        let Ok(entry) = tree.get_path(Path::new(path)) else {
+            return Ok(None);
+        };
+        match self.repo.find_blob(entry.id()) {
+            Ok(blob) => Ok(Some(blob.content().to_vec())),
+            Err(_) => Ok(None),
+        }
     }
 
     pub fn commit_summary(&self, commit: Oid) -> Result<String> {
@@ -323,6 +337,11 @@ impl Repo {
             .set_head(&refname)
             .with_context(|| format!("could not point HEAD at {branch}"))?;
         Ok(())
+    }
+
+    /// The other worktree that has `branch` checked out, if any.
+    pub fn worktree_of(&self, branch: &str) -> Option<PathBuf> {
+        self.checked_out_elsewhere(&format!("refs/heads/{branch}"))
     }
 
     /// The other worktree whose HEAD is `refname`, if any: git never checks a branch out twice,
@@ -429,6 +448,28 @@ impl Repo {
         Ok(blob)
     }
 
+    /// Writes a record under `stem`, or `stem-2`, `stem-3`… when that name is taken: records
+    /// are immutable, so two made in the same second never replace each other. Returns the ref.
+    pub fn write_new_record_ref(&self, stem: &str, content: &[u8], log: &str) -> Result<String> {
+        let taken: Vec<String> = self
+            .read_record_refs(stem)?
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect();
+        let refname = (1..)
+            .map(|n| {
+                if n == 1 {
+                    stem.to_string()
+                } else {
+                    format!("{stem}-{n}")
+                }
+            })
+            .find(|r| !taken.contains(r))
+            .expect("an unused name");
+        self.write_record_ref(&refname, content, log)?;
+        Ok(refname)
+    }
+
     /// The contents of every blob under a ref prefix (`refs/hotfix/not-code/`).
     pub fn read_record_refs(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
         let glob = format!("{prefix}*");
@@ -461,6 +502,15 @@ impl Repo {
     pub fn raw(&self) -> &Repository {
         &self.repo
     }
+}
+
+/// Up to three paths, comma-separated, with "…" when there are more.
+pub fn few_paths(paths: &[String]) -> String {
+    let mut list = paths.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+    if paths.len() > 3 {
+        list.push_str(", …");
+    }
+    list
 }
 
 /// The abbreviated form of an object id, as git prints it.

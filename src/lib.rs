@@ -15,6 +15,7 @@ pub mod git;
 pub mod history;
 pub mod process;
 pub mod record;
+pub mod seal;
 pub mod state;
 pub mod steps;
 pub mod ui;

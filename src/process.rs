@@ -255,7 +255,8 @@ pub fn run_with(ui: &Ui, hook: &Hook, on_spawn: impl FnOnce(u32) -> Result<()>) 
         stream: !ui.quiet,
     };
 
-    let deadline = hook.timeout.map(|t| started + t);
+    // a timeout too long to represent (`timeout = "99999999999h"`) is no deadline, not a panic
+    let deadline = hook.timeout.and_then(|t| started.checked_add(t));
     let mut timed_out = false;
     let mut was_interrupted = false;
     let mut open = true;

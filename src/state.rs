@@ -360,6 +360,12 @@ fn damaged(path: &Path, what: String) -> Refusal {
     .hint("run `hotfix abort` to move it aside (it is kept, not deleted); branches and commits are not touched")
 }
 
+/// Parses the text of a state file the way [`Store::read`] does (errors name `state.toml`);
+/// the fuzz target and the parser tests call it.
+pub fn parse_state(text: &str) -> Result<State> {
+    parse(text, Path::new("state.toml"))
+}
+
 fn parse(text: &str, path: &Path) -> Result<State> {
     let damaged = |what: String| damaged(path, what);
     #[derive(Deserialize)]

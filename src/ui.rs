@@ -63,6 +63,11 @@ impl Ui {
         }
     }
 
+    /// Whether a question can be asked (a terminal, or scripted answers in tests).
+    pub fn can_prompt(&self) -> bool {
+        self.interactive || self.answers.is_some()
+    }
+
     /// Data for the user or a script: stdout, never silenced by `-q`.
     pub fn data(&self, text: impl AsRef<str>) {
         let mut out = std::io::stdout().lock();
@@ -145,15 +150,7 @@ impl Ui {
         if self.yes {
             return Ok(true);
         }
-        if let Some(answer) = self.scripted_answer(flag) {
-            return Ok(matches!(answer?.as_str(), "y" | "yes" | "true"));
-        }
-        self.require_terminal(flag)?;
-        dialoguer::Confirm::new()
-            .with_prompt(prompt)
-            .default(false)
-            .interact_on(&Term::stderr())
-            .map_err(prompt_error)
+        self.confirm_fact(prompt, flag)
     }
 
     /// A yes/no question about a fact the user must state; `--yes` does not answer it.

@@ -12,7 +12,10 @@ pub fn abort(ctx: &Ctx, args: &AbortArgs) -> Result<()> {
     let repo = &ctx.repo;
     let state = match ctx.store.read() {
         Ok(s) => s,
-        Err(e) if is_damaged(&e) => return abort_damaged(ctx),
+        Err(e) if is_damaged(&e) => return abort_damaged(ctx, "was damaged"),
+        Err(e) if is_newer(&e) => {
+            return abort_damaged(ctx, "was written by a newer hotfix");
+        }
         Err(e) => return Err(e),
     };
     let h = ctx.select(&state, args.name.as_deref())?.clone();
@@ -31,11 +34,12 @@ pub fn abort(ctx: &Ctx, args: &AbortArgs) -> Result<()> {
         if let Some(first) = lost.first() {
             let plural = if lost.len() == 1 { "" } else { "s" };
             return Err(Refusal::usage(format!(
-                "{} holds {} commit{plural} that no other branch or tag has ({} {}), so deleting it would lose them",
+                "{} holds {} commit{plural} that no other branch or tag has ({} {}), so deleting it would lose {}",
                 h.branch,
                 lost.len(),
                 short(*first),
-                repo.commit_summary(*first)?
+                repo.commit_summary(*first)?,
+                if lost.len() == 1 { "it" } else { "them" }
             ))
             .hint("abort without --delete to keep the branch, or add --force to delete it anyway")
             .into());
@@ -57,7 +61,7 @@ pub fn abort(ctx: &Ctx, args: &AbortArgs) -> Result<()> {
     })?;
 
     let ui = ctx.ui;
-    ui.status(format!("Abandoned hotfix {}.", h.branch));
+    ui.status(format!("Abandoned {}.", h.branch));
     if let Some(target) = back_to {
         ui.status(format!("Switched back to {target}."));
     }
@@ -98,11 +102,18 @@ fn is_damaged(e: &anyhow::Error) -> bool {
         .any(|r| r.to_string().contains("is damaged"))
 }
 
-/// A damaged state file: set it aside (nothing is deleted) so the user can go on.
-fn abort_damaged(ctx: &Ctx) -> Result<()> {
+/// A state file from a newer hotfix: `abort` is the way out for someone who cannot upgrade.
+fn is_newer(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<Refusal>())
+        .any(|r| r.to_string().contains("was written by a newer hotfix"))
+}
+
+/// A state file this hotfix cannot use: set it aside (nothing is deleted) so the user can go on.
+fn abort_damaged(ctx: &Ctx, why: &str) -> Result<()> {
     let aside = ctx.store.set_aside()?;
     ctx.ui.warn(format!(
-        "the hotfix state file was damaged; moved it to {} (nothing was deleted)",
+        "the hotfix state file {why}; moved it to {} (nothing was deleted)",
         aside.display()
     ));
     ctx.ui

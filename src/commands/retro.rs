@@ -137,21 +137,8 @@ fn stamp(refname: &str) -> (i64, u32) {
 /// Stores a new revision; returns its ref. Two revisions in the same second get `-2`, `-3`….
 pub fn write(repo: &Repo, retro: &Retro) -> Result<String> {
     let stem = format!("{RETRO_REFS}{}/{}", retro.tag, retro.at.as_second());
-    let taken: Vec<String> = repo
-        .read_record_refs(&stem)?
-        .into_iter()
-        .map(|(r, _)| r)
-        .collect();
-    let refname = (1..)
-        .map(|n| match n {
-            1 => stem.clone(),
-            n => format!("{stem}-{n}"),
-        })
-        .find(|r| !taken.contains(r))
-        .expect("an unused name");
     let json = serde_json::to_vec_pretty(retro).context("could not serialise the review")?;
-    repo.write_record_ref(&refname, &json, "hotfix retro")?;
-    Ok(refname)
+    repo.write_new_record_ref(&stem, &json, "hotfix retro")
 }
 
 /// The release a command names by tag or version; without a name, the newest.

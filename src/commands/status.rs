@@ -131,25 +131,47 @@ pub fn status(ctx: &Ctx) -> Result<()> {
 /// repository says what is true (a branch deleted or commits made by hand).
 pub fn view(ctx: &Ctx, h: &Hotfix) -> Result<HotfixView> {
     let repo = &ctx.repo;
+    // A state edited by hand is reported, and the gates are judged on what hotfix recorded.
+    let tamper = crate::seal::check(repo, h)?;
+    let h = tamper
+        .as_ref()
+        .and_then(|t| t.restored.as_ref())
+        .unwrap_or(h);
     let tip = repo.branch_tip(&h.branch)?;
     let checked_out = matches!(repo.head()?, Head::Branch(ref b, _) if *b == h.branch);
+    // git refuses to switch to a branch another worktree has checked out: go there instead
+    let go_to_branch = match repo.worktree_of(&h.branch) {
+        Some(path) if !checked_out => format!(
+            "cd {} ({} is checked out in that worktree)",
+            path.display(),
+            h.branch
+        ),
+        _ => format!("git switch {}", h.branch),
+    };
     let base = Oid::from_str(&h.base_commit)?;
     let commits = match tip {
         Some(t) => repo.count_commits(base, t)?,
         None => 0,
     };
     let tree = tip.map(|t| repo.tree_of(t)).transpose()?;
-    let gates = match (tip, tree) {
-        (Some(tip), Some(tree)) if commits > 0 => steps::evaluate_gates(ctx, h, tip, tree)?,
-        _ => ["guard", "review", "test"]
+    let unjudged = |reason: &str| {
+        ["guard", "review", "test"]
             .into_iter()
             .map(|gate| GateView {
                 gate,
                 passed: false,
-                reason: "no fix committed yet".into(),
+                reason: reason.into(),
                 next: None,
             })
-            .collect(),
+            .collect()
+    };
+    let gates = match (tip, tree) {
+        // no seal to judge them on: the state's policy and records cannot be trusted
+        _ if tamper.as_ref().is_some_and(|t| t.restored.is_none()) => {
+            unjudged("not judged: the state was edited by hand")
+        }
+        (Some(tip), Some(tree)) if commits > 0 => steps::evaluate_gates(ctx, h, tip, tree)?,
+        _ => unjudged("no fix committed yet"),
     };
     let first_failing = gates.iter().find(|g| !g.passed);
 
@@ -176,7 +198,7 @@ pub fn view(ctx: &Ctx, h: &Hotfix) -> Result<HotfixView> {
         (Phase::Open, None) => (
             h.phase_step(),
             Some(format!(
-                "the branch {} no longer exists (deleted by hand?)",
+                "the branch {} no longer exists; was it deleted by hand?",
                 h.branch
             )),
             format!("hotfix abort {} (forgets this hotfix)", h.name),
@@ -184,7 +206,7 @@ pub fn view(ctx: &Ctx, h: &Hotfix) -> Result<HotfixView> {
         (_, Some(_)) if !checked_out => (
             if commits == 0 { Step::Fix } else { Step::Guard },
             None,
-            format!("git switch {}", h.branch),
+            go_to_branch.clone(),
         ),
         (_, Some(_)) if commits == 0 => (
             Step::Fix,
@@ -203,13 +225,23 @@ pub fn view(ctx: &Ctx, h: &Hotfix) -> Result<HotfixView> {
         },
     };
     // A deploy or merge-back under way says more than the gates do.
-    let explained = steps::merge_back::explain(h).or_else(|| steps::deploy::explain(h, tree));
+    let explained =
+        steps::merge_back::explain(repo, h).or_else(|| steps::deploy::explain(repo, h, tree));
     let (step, problem, next) = match explained {
-        Some((Step::Deploy, p, _)) if !checked_out => {
-            (Step::Deploy, p, format!("git switch {}", h.branch))
-        }
+        Some((Step::Deploy, p, _)) if !checked_out => (Step::Deploy, p, go_to_branch),
         Some(e) => e,
         None => (step, problem, next),
+    };
+    let (problem, next) = match &tamper {
+        Some(t) => (
+            Some(t.sentence()),
+            format!(
+                "put the state file back as it was (`git cat-file -p {}` shows what hotfix recorded), or hotfix abort {}",
+                crate::seal::seal_ref(&t.branch),
+                t.name
+            ),
+        ),
+        None => (problem, next),
     };
     Ok(HotfixView {
         name: h.name.clone(),

@@ -21,9 +21,17 @@ pub struct Base {
 
 pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
     let repo = &ctx.repo;
-    let root = repo.workdir()?;
-    let config = Config::load(root)?;
+    let config = policy_at_start(repo)?;
     let branch = format!("{}{}", config.branches.prefix, args.name);
+    if args.name.starts_with('-') {
+        // git would take the branch, but every printed command naming it would read as an option
+        return Err(Refusal::usage(format!(
+            "`{}` cannot name a hotfix: a name must not start with '-'",
+            args.name
+        ))
+        .hint("use letters, digits, '-' and '/' (e.g. `hotfix start login-500`)")
+        .into());
+    }
     if args.name.trim().is_empty() || !Repo::is_valid_branch_name(&branch) {
         return Err(Refusal::usage(format!(
             "`{}` cannot name a hotfix: {branch} is not a valid branch name",
@@ -62,6 +70,8 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
         Some(h)
             if h.phase == Phase::Starting && tip.is_none_or(|t| t.to_string() == h.base_commit) =>
         {
+            // what a resumed start seals must be what the first attempt wrote
+            crate::seal::verify(repo, h, "resuming the start")?;
             Some(h.clone())
         }
         Some(_) => {
@@ -148,6 +158,8 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
     ctx.store.update(|s| {
         if let Some(h) = s.hotfixes.get_mut(&branch) {
             h.phase = Phase::Open;
+            // sealed in the same update: an open entry always has its seal
+            crate::seal::seal_start(repo, h)?;
         }
         Ok(())
     })?;
@@ -161,6 +173,30 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
     ctx.ui
         .status("Commit the smallest fix that removes the cause, then run `hotfix guard`.");
     Ok(())
+}
+
+/// The policy a hotfix starts under: `hotfix.toml` as committed at HEAD. A working-tree file
+/// that differs (untracked, or edited) is refused rather than silently ignored or obeyed: a
+/// local edit must not become a hotfix's policy (SPEC promise 3).
+fn policy_at_start(repo: &Repo) -> Result<Config> {
+    let root = repo.workdir()?;
+    // a broken working-tree file is reported with its line and column first
+    let local = Config::load(root)?;
+    let head = match repo.head()? {
+        crate::git::Head::Branch(_, oid) | crate::git::Head::Detached(oid) => oid,
+        crate::git::Head::Unborn(_) => return Ok(local),
+    };
+    let committed = Config::load_committed(repo, head)?;
+    let on_disk = std::fs::read(root.join(crate::config::FILE_NAME)).ok();
+    if on_disk != repo.file_at(head, crate::config::FILE_NAME)? && local != committed {
+        return Err(Refusal::usage(format!(
+            "{} differs from the committed one, and a hotfix's policy must be the team's committed policy",
+            crate::config::FILE_NAME
+        ))
+        .hint("commit it (`git add hotfix.toml && git commit`) or undo the edit, then start again; nothing was changed")
+        .into());
+    }
+    Ok(committed)
 }
 
 /// The base: `--from` (a tag or any revision) or the newest stable production tag.
@@ -186,6 +222,12 @@ pub fn find_base(repo: &Repo, config: &Config, from: Option<&str>) -> Result<Bas
             tag: Some(tag.name),
             commit,
         }),
+        // a shallow clone (CI's default) usually lacks the tags rather than the releases
+        None if repo.is_shallow() => Err(Refusal::usage(format!(
+            "this clone is shallow and has no stable release tag matching `{pattern}` to branch from"
+        ))
+        .hint("fetch the history and tags with `git fetch --unshallow --tags`, or pass --from <tag-or-rev>")
+        .into()),
         None => Err(Refusal::usage(format!(
             "no stable release tag matches `{pattern}`, so there is no production release to branch from"
         ))

@@ -20,6 +20,25 @@ pub struct Confirmation {
 
 /// Asks (or reads from flags) severity, reproduction and summary.
 pub fn confirm(ui: &Ui, config: &Config, args: &StartArgs) -> Result<Confirmation> {
+    // Without a terminal, name every missing answer at once rather than one per run.
+    if !ui.can_prompt() {
+        let missing: Vec<&str> = [
+            (args.severity.is_none(), "--severity <criterion>"),
+            (!args.reproduced, "--reproduced"),
+            (args.summary.is_none(), "--summary <text>"),
+        ]
+        .into_iter()
+        .filter_map(|(absent, flag)| absent.then_some(flag))
+        .collect();
+        if missing.len() > 1 {
+            let (last, rest) = missing.split_last().expect("more than one");
+            return Err(Refusal::usage(format!(
+                "the confirm step needs answers and there is no terminal to ask on; pass {} and {last}",
+                rest.join(", ")
+            ))
+            .into());
+        }
+    }
     let severity = match &args.severity {
         Some(s) => config.check_severity(s)?,
         None => {
@@ -102,21 +121,8 @@ pub fn record_not_code(
         record.recorded_at.as_second()
     );
     // two records of one name in the same second must not replace each other
-    let taken: Vec<String> = repo
-        .read_record_refs(&stem)?
-        .into_iter()
-        .map(|(r, _)| r)
-        .collect();
-    let refname = (1..)
-        .map(|n| match n {
-            1 => stem.clone(),
-            n => format!("{stem}-{n}"),
-        })
-        .find(|r| !taken.contains(r))
-        .expect("an unused name");
     let json = serde_json::to_vec_pretty(&record)?;
-    repo.write_record_ref(&refname, &json, "hotfix start --not-code")?;
-    Ok(refname)
+    repo.write_new_record_ref(&stem, &json, "hotfix start --not-code")
 }
 
 /// Every recorded "not a code change" outcome.

@@ -12,7 +12,7 @@ use crate::cli::OverrideArgs;
 use crate::config::{self, Config};
 use crate::error::Refusal;
 use crate::fault;
-use crate::git::{Oid, short};
+use crate::git::{Oid, Repo, short};
 use crate::process::{self, Hook};
 use crate::record::{self, ReleaseRecord};
 use crate::state::{DeployPhase, DeployRecord, Hotfix};
@@ -57,10 +57,23 @@ pub fn checked_out(ctx: &Ctx, state: &crate::state::State) -> Result<Hotfix> {
 /// Deploys the tree at the tip of `h`'s branch (the checked-out HEAD).
 pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
     let repo = &ctx.repo;
+    crate::seal::verify(repo, h, "deploy")?;
     let (_, tip) = repo.current_branch()?;
     let tree = repo.tree_of(tip)?;
     let tree_s = tree.to_string();
 
+    // Killed after the tag was made but before the state said so: the tag decides.
+    let reconciled;
+    let h = match &h.deploy {
+        Some(d) if phase(repo, d) != d.phase => {
+            let mut d = d.clone();
+            d.phase = DeployPhase::Tagged;
+            save(ctx, &h.branch, &d)?;
+            reconciled = reload(ctx, &h.branch)?;
+            &reconciled
+        }
+        _ => h,
+    };
     if let Some(d) = &h.deploy {
         match d.phase {
             DeployPhase::Released if d.tree == tree_s => {
@@ -94,6 +107,16 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
 
     // Read-only checks first: nothing runs unless all of them pass.
     repo.require_clean("deploying")?;
+    if opts.push && repo.remote_for(Some(&h.branch))?.is_none() {
+        // known before anything runs: refusing now beats a release that cannot be pushed
+        return Err(Refusal::usage(
+            "--push needs a remote, and this repository has none (no upstream, no `origin`)",
+        )
+        .hint(
+            "add one with `git remote add origin <url>`, or deploy without --push; nothing was run",
+        )
+        .into());
+    }
     steps::record_overrides(ctx, h, opts.overrides, tree)?;
     let h = &reload(ctx, &h.branch)?;
     let gates = steps::evaluate_gates(ctx, h, tip, tree)?;
@@ -253,6 +276,7 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
     let record = build_record(ctx, h, tip, tree, &tag, &version.to_string())?;
     fault::point("deploy-before-tag");
     repo.create_annotated_tag(&tag, tip, &record.tag_message()?)?;
+    fault::point("deploy-after-tag-before-state");
     rec.phase = DeployPhase::Tagged;
     rec.push_pending = opts.push;
     save(ctx, &h.branch, &rec)?;
@@ -376,18 +400,43 @@ fn after_tag(
     Ok(())
 }
 
+/// The sentence for a release whose push failed (or had no remote): the tag is only here.
+pub fn unpushed(repo: &Repo, h: &Hotfix, d: &DeployRecord) -> String {
+    let remote = repo
+        .remote_for(Some(&h.branch))
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "origin".into());
+    let production = &h.policy.branches.production;
+    let refs = if production.is_empty() {
+        d.tag.clone()
+    } else {
+        format!("{} {production}", d.tag)
+    };
+    format!(
+        "{} is released here but not pushed to the remote yet; push it with `git push {remote} {refs}`",
+        d.tag
+    )
+}
+
 /// What `status` says about the deploy of `h` for `tree` (the branch tip's): the step, a
 /// sentence on what happened and the command that moves on. `None` when no deploy of this tree
 /// was started, so the gates speak.
-pub fn explain(h: &Hotfix, tree: Option<Oid>) -> Option<(Step, Option<String>, String)> {
+pub fn explain(
+    repo: &Repo,
+    h: &Hotfix,
+    tree: Option<Oid>,
+) -> Option<(Step, Option<String>, String)> {
     let d = h.deploy.as_ref()?;
     let same_tree = tree.is_some_and(|t| t.to_string() == d.tree);
     let started = d.started_at.strftime("%Y-%m-%d %H:%M UTC");
     let again = "hotfix deploy (it asks before deploying this tree again)".to_string();
-    match d.phase {
-        DeployPhase::Released if same_tree => {
-            Some((Step::MergeBack, None, "hotfix merge-back".into()))
-        }
+    match phase(repo, d) {
+        DeployPhase::Released if same_tree => Some((
+            Step::MergeBack,
+            d.push_pending.then(|| unpushed(repo, h, d)),
+            "hotfix merge-back".into(),
+        )),
         DeployPhase::Released => Some((
             Step::MergeBack,
             Some(format!(
@@ -455,6 +504,28 @@ pub fn explain(h: &Hotfix, tree: Option<Oid>) -> Option<(Step, Option<String>, S
     }
 }
 
+/// The phase of a deploy as the repository shows it: a run killed between making the release tag
+/// and recording it left the state at deploying or verifying, but a tag of this name on this
+/// commit, carrying the record of this tree, can only have been made after a verified deploy.
+fn phase(repo: &Repo, d: &DeployRecord) -> DeployPhase {
+    if !matches!(d.phase, DeployPhase::Deploying | DeployPhase::Verifying) {
+        return d.phase;
+    }
+    let on_commit = repo
+        .tag_commit(&d.tag)
+        .ok()
+        .flatten()
+        .is_some_and(|c| c.to_string() == d.commit);
+    let ours = on_commit
+        && repo
+            .tag_message(&d.tag)
+            .ok()
+            .flatten()
+            .and_then(|m| ReleaseRecord::from_tag_message(&m))
+            .is_some_and(|r| r.tree == d.tree && r.commit == d.commit);
+    if ours { DeployPhase::Tagged } else { d.phase }
+}
+
 /// Deploy or verify failed: rollback (if configured), no tag, the state says why.
 fn failed(
     ctx: &Ctx,
@@ -496,7 +567,8 @@ fn deploy_policy(ctx: &Ctx, h: &Hotfix) -> Result<config::Deploy> {
     if !h.policy.deploy.command.trim().is_empty() {
         return Ok(h.policy.deploy.clone());
     }
-    let now = Config::load(ctx.repo.workdir()?)?;
+    // the committed file of the tree being judged: an uncommitted edit cannot choose the command
+    let now = Config::load_committed(&ctx.repo, ctx.repo.current_branch()?.1)?;
     if now.deploy.command.trim().is_empty() {
         return Err(Refusal::gate("no deploy command is configured for this hotfix (deploy.command is empty)")
             .hint("set deploy.command in hotfix.toml and commit it on the hotfix branch (it runs with the HOTFIX_* variables in its environment); nothing was run")

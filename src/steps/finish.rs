@@ -47,6 +47,7 @@ pub fn finish(ctx: &Ctx, args: &FinishArgs) -> Result<()> {
     if released(&h) {
         return merge_back::merge_back(ctx, &merge_back_args);
     }
+    crate::seal::verify(&ctx.repo, &h, "finish")?;
     let ui = ctx.ui;
     let (_, tip) = ctx.repo.current_branch()?;
     let tree = ctx.repo.tree_of(tip)?;

@@ -250,8 +250,13 @@ const RULES: &[Rule] = &[
 static TRIGGER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"catch|except|rescue|\|\||/dev/null|unwrap_or_default|let _|\.ok\(").expect("valid")
 });
-static RULE_SET: LazyLock<RegexSet> = LazyLock::new(|| {
-    RegexSet::new(RULES.iter().map(|r| r.pattern)).expect("built-in guard rules are valid")
+/// Each rule compiled on its own: after `TRIGGER`, trying them in order (each with its own
+/// literal prefilter) is cheaper than an overlapping search of a set.
+static RULE_REGEXES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    RULES
+        .iter()
+        .map(|r| Regex::new(r.pattern).expect("built-in guard rules are valid"))
+        .collect()
 });
 /// The line after `catch (e) {`: the block closes at once.
 static CLOSES: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s*\}").expect("valid"));
@@ -496,9 +501,8 @@ impl Analyzer {
                 }
             }
             if TRIGGER.is_match(content) {
-                for idx in RULE_SET.matches(content).iter() {
-                    let rule = &RULES[idx];
-                    if rule.rust_only && !file.rust {
+                for (rule, regex) in RULES.iter().zip(RULE_REGEXES.iter()) {
+                    if (rule.rust_only && !file.rust) || !regex.is_match(content) {
                         continue;
                     }
                     match rule.what {
@@ -714,7 +718,7 @@ fn lossy(bytes: &[u8]) -> String {
 }
 
 fn clip(mut text: String) -> String {
-    if text.chars().count() > MAX_TEXT {
+    if text.len() > MAX_TEXT && text.chars().count() > MAX_TEXT {
         text = text.chars().take(MAX_TEXT - 1).collect();
         text.push('…');
     }
@@ -974,9 +978,10 @@ pub fn guard(ctx: &Ctx, args: &GuardArgs) -> Result<()> {
     }
     let state = ctx.store.read()?;
     let h = ctx.select(&state, None)?;
+    crate::seal::verify(repo, h, "the guard")?;
     let Some(tip) = repo.branch_tip(&h.branch)? else {
         return Err(Refusal::usage(format!(
-            "the branch {} no longer exists (deleted by hand?)",
+            "the branch {} no longer exists; was it deleted by hand?",
             h.branch
         ))
         .hint(format!("`hotfix abort {}` forgets this hotfix", h.name))

@@ -8,7 +8,7 @@ use crate::cli::MergeBackArgs;
 use crate::commands::init::detect_development;
 use crate::error::Refusal;
 use crate::git::merge::MergeOutcome;
-use crate::git::{Head, Oid, short};
+use crate::git::{Head, Oid, Repo, short};
 use crate::state::{CurrentMerge, DeployPhase, Hotfix, MergeBackRecord};
 use crate::steps::Step;
 
@@ -78,17 +78,50 @@ pub fn merge_back(ctx: &Ctx, args: &MergeBackArgs) -> Result<()> {
 }
 
 /// What `status` says about a merge-back under way: the step, a sentence and the command that
-/// moves on. `None` before merge-back started.
-pub fn explain(h: &Hotfix) -> Option<(Step, Option<String>, String)> {
+/// moves on. `None` before merge-back started. A run killed mid-target is judged by the
+/// repository: the merge may not have begun, be half-made, or be committed but not recorded.
+pub fn explain(repo: &Repo, h: &Hotfix) -> Option<(Step, Option<String>, String)> {
     let m = h.merge_back.as_ref()?;
     if let Some(c) = &m.current {
         if c.conflicts.is_empty() {
+            let on_branch = matches!(repo.head(), Ok(Head::Branch(ref b, _)) if *b == c.branch);
+            if on_branch && repo.merge_head().ok().flatten().is_some() {
+                let conflicts = repo.conflicted_paths().unwrap_or_default();
+                let (what, next) = if conflicts.is_empty() {
+                    (
+                        "before the merge was committed".to_string(),
+                        "hotfix merge-back --continue (or hotfix merge-back --abort)".to_string(),
+                    )
+                } else {
+                    (
+                        format!("with conflicts in {}", conflicts.join(", ")),
+                        "resolve them, `git add` the files, then hotfix merge-back --continue (or hotfix merge-back --abort)".to_string(),
+                    )
+                };
+                return Some((
+                    Step::MergeBack,
+                    Some(format!(
+                        "the merge of {} into {} was interrupted {what}",
+                        m.tag, c.target
+                    )),
+                    next,
+                ));
+            }
+            let tip = repo.branch_tip(&c.branch).ok().flatten();
+            let merged = match (tip, released_commit(h)) {
+                (Some(t), Ok(fix)) => {
+                    t.to_string() != c.before && repo.is_ancestor(fix, t).unwrap_or(false)
+                }
+                _ => false,
+            };
+            let what = if merged {
+                "was made, but the run stopped before recording it"
+            } else {
+                "was interrupted before it began"
+            };
             return Some((
                 Step::MergeBack,
-                Some(format!(
-                    "the merge of {} into {} was interrupted before it began",
-                    m.tag, c.target
-                )),
+                Some(format!("the merge of {} into {} {what}", m.tag, c.target)),
                 "hotfix merge-back".into(),
             ));
         }
@@ -109,15 +142,19 @@ pub fn explain(h: &Hotfix) -> Option<(Step, Option<String>, String)> {
         .filter(|t| !m.done.contains(t))
         .map(String::as_str)
         .collect();
-    Some((
-        Step::MergeBack,
-        Some(format!(
+    let problem = if left.is_empty() {
+        format!(
+            "merge-back of {} merged every target and was interrupted before it finished",
+            m.tag
+        )
+    } else {
+        format!(
             "merge-back of {} was interrupted; still to merge into: {}",
             m.tag,
             left.join(", ")
-        )),
-        "hotfix merge-back".into(),
-    ))
+        )
+    };
+    Some((Step::MergeBack, Some(problem), "hotfix merge-back".into()))
 }
 
 /// The hotfix to merge back: the one named by the checkout, else the only released one.
@@ -294,6 +331,7 @@ fn run_targets(ctx: &Ctx, h: &Hotfix) -> Result<()> {
             }
             MergeOutcome::AlreadyContained | MergeOutcome::Committed(_) => {}
         }
+        crate::fault::point("merge-back-after-target");
         finish_target(ctx, h, target, &branch, rec.via_branch)?;
     }
     complete(ctx, h)
@@ -355,6 +393,7 @@ fn complete(ctx: &Ctx, h: &Hotfix) -> Result<()> {
         ctx.repo.switch(&dev)?;
     }
     let tag = h.deploy.as_ref().map(|d| d.tag.clone()).unwrap_or_default();
+    crate::fault::point("merge-back-before-done");
     ctx.store.update(|s| {
         s.hotfixes.remove(&h.branch);
         Ok(())
@@ -387,6 +426,10 @@ fn complete(ctx: &Ctx, h: &Hotfix) -> Result<()> {
                 ahead.join(" ")
             ));
         }
+    }
+    if let Some(d) = h.deploy.as_ref().filter(|d| d.push_pending) {
+        // the state entry is gone from here on: this is the last place that remembers it
+        ctx.ui.warn(crate::steps::deploy::unpushed(&ctx.repo, h, d));
     }
     ctx.ui.status(format!(
         "Next: the post-incident review, `hotfix retro {tag}`."

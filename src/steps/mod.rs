@@ -89,6 +89,7 @@ pub fn record_overrides(
     if args.gates.is_empty() {
         return Ok(Vec::new());
     }
+    crate::seal::verify(&ctx.repo, h, "the override")?;
     if !h.policy.policy.allow_override {
         return Err(Refusal::usage(
             "this hotfix's policy does not allow overrides (policy.allow_override = false)",
@@ -108,16 +109,19 @@ pub fn record_overrides(
             .hotfixes
             .get_mut(&h.branch)
             .ok_or_else(|| Refusal::usage(format!("{} is no longer in progress", h.branch)))?;
-        for gate in &gates {
-            entry.overrides.push(crate::state::Override {
+        let new: Vec<crate::state::Override> = gates
+            .iter()
+            .map(|gate| crate::state::Override {
                 gate: gate_name(*gate).to_string(),
                 reason: reason.to_string(),
                 tree: tree.to_string(),
                 by_name: who.name.clone(),
                 by_email: who.email.clone(),
                 at,
-            });
-        }
+            })
+            .collect();
+        crate::seal::seal_overrides(&ctx.repo, &h.branch, &new)?;
+        entry.overrides.extend(new);
         Ok(())
     })?;
     for gate in &gates {

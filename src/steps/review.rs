@@ -259,7 +259,7 @@ pub fn evaluate(ctx: &Ctx, h: &Hotfix, tip: Oid, tree: Oid) -> Result<GateView> 
 pub fn approvals_for(ctx: &Ctx, h: &Hotfix, tree: Oid, fetch: bool) -> Result<Vec<Approval>> {
     let tip = ctx.repo.branch_tip(&h.branch)?.ok_or_else(|| {
         Refusal::usage(format!(
-            "the branch {} no longer exists (deleted by hand?)",
+            "the branch {} no longer exists; was it deleted by hand?",
             h.branch
         ))
         .hint(format!("`hotfix abort {}` forgets this hotfix", h.name))
@@ -369,6 +369,7 @@ pub fn approve(ctx: &Ctx, args: &ApproveArgs) -> Result<()> {
     let mut pushed = false;
     match (&target.remote, args.push) {
         (Some(remote), true) => {
+            crate::fault::point("approve-before-push");
             push_approval(ctx, remote, &refname, branch)?;
             pushed = true;
             ui.status(format!(
@@ -545,9 +546,11 @@ fn find_target(ctx: &Ctx, state: &State, name: Option<&str>) -> Result<Target> {
         .values()
         .find(|h| h.branch == name || h.name == name)
     {
+        // the policy here decides whether an author may approve: it must be the sealed one
+        crate::seal::verify(repo, h, "the approval")?;
         let tip = repo.branch_tip(&h.branch)?.ok_or_else(|| {
             Refusal::usage(format!(
-                "the branch {} no longer exists (deleted by hand?)",
+                "the branch {} no longer exists; was it deleted by hand?",
                 h.branch
             ))
             .hint(format!("`hotfix abort {}` forgets this hotfix", h.name))

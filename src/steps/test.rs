@@ -24,6 +24,8 @@ pub fn test(ctx: &Ctx, args: &TestArgs) -> Result<()> {
     let _signals = process::catch_interrupts();
     let state = ctx.store.read()?;
     let h = checked_out(ctx, &state)?;
+    // a policy edited in the state could choose the command (`true`) and launder the result
+    crate::seal::verify(&ctx.repo, h, "running the tests")?;
     let (_, commit) = ctx.repo.current_branch()?;
     let tree = ctx.repo.tree_of(commit)?;
 
@@ -46,15 +48,7 @@ pub fn test(ctx: &Ctx, args: &TestArgs) -> Result<()> {
 
     let changed = ctx.repo.changed_paths(4)?;
     if !changed.is_empty() {
-        let mut list = changed
-            .iter()
-            .take(3)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ");
-        if changed.len() > 3 {
-            list.push_str(", …");
-        }
+        let list = crate::git::few_paths(&changed);
         ui.warn(format!(
             "the tests run on the committed tree of {}; your uncommitted changes ({list}) are not part of it",
             short(commit)
@@ -110,6 +104,7 @@ pub fn test(ctx: &Ctx, args: &TestArgs) -> Result<()> {
                 h.branch
             ))
         })?;
+        crate::seal::seal_test(&ctx.repo, &h.branch, &record)?;
         entry.tests = Some(record.clone());
         Ok(())
     })?;
@@ -254,20 +249,21 @@ fn test_policy(ctx: &Ctx, h: &Hotfix) -> Result<config::Test> {
     if !h.policy.test.command.trim().is_empty() {
         return Ok(h.policy.test.clone());
     }
-    let now = Config::load(ctx.repo.workdir()?)?;
+    // the committed file of the tree being judged: an uncommitted edit cannot choose the command
+    let now = Config::load_committed(&ctx.repo, ctx.repo.current_branch()?.1)?;
     if now.test.command.trim().is_empty() {
         let mut refusal = Refusal::gate(NO_COMMAND);
         refusal = if h.policy.policy.allow_override {
             refusal.hint(
-                "it applies to this hotfix from the working tree's hotfix.toml; or skip the gate with `hotfix test --override test --reason <text>`",
+                "commit it on the hotfix branch and it applies to this hotfix; or skip the gate with `hotfix test --override test --reason <text>`",
             )
         } else {
-            refusal.hint("it applies to this hotfix from the working tree's hotfix.toml")
+            refusal.hint("commit it on the hotfix branch and it applies to this hotfix")
         };
         return Err(refusal.into());
     }
     ctx.ui.status(format!(
-        "this hotfix's policy (taken at start) has no test command; using test.command from the working tree's {}: `{}`",
+        "this hotfix's policy (taken at start) has no test command; using test.command from the committed {}: `{}`",
         config::FILE_NAME,
         now.test.command.trim()
     ));

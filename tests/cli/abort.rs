@@ -37,7 +37,7 @@ fn delete_refuses_a_branch_with_unique_commits() {
     let env = Env::new();
     let repo = started_from_feature(&env);
     repo.commit_file("app.txt", "fixed\n", "fix the checkout");
-    let run = repo.refused(&["abort", "--delete"], 2, "would lose them");
+    let run = repo.refused(&["abort", "--delete"], 2, "so deleting it would lose it");
     assert!(run.stderr.contains("1 commit"), "{}", run.stderr);
     assert!(run.stderr.contains("fix the checkout"), "{}", run.stderr);
     assert!(run.stderr.contains("--force"), "{}", run.stderr);

@@ -3,12 +3,15 @@
 mod support;
 
 mod abort;
+mod bypass;
 mod config;
 mod demo;
 mod deploy;
+mod faults;
 mod finish;
 mod guard;
 mod help;
+mod hostile;
 mod init;
 mod list_stats;
 mod merge_back;

@@ -387,3 +387,33 @@ fn not_code_records_of_the_same_name_are_all_kept() {
     summaries.sort();
     assert_eq!(summaries, ["first report", "second report", "third report"]);
 }
+
+#[test]
+fn every_missing_answer_is_named_at_once_without_a_terminal() {
+    let env = Env::new();
+    let repo = env.released_repo();
+    repo.refused(
+        &["start", "x"],
+        2,
+        "pass --severity <criterion>, --reproduced and --summary <text>",
+    );
+}
+
+#[test]
+fn from_accepts_revision_syntax() {
+    let env = Env::new();
+    let repo = env.released_repo();
+    repo.hotfix(&[
+        "start",
+        "x",
+        "--from",
+        "develop~1",
+        "--severity",
+        "revenue-loss",
+        "--reproduced",
+        "--summary",
+        "s",
+    ])
+    .ok();
+    assert_eq!(repo.head(), repo.rev("develop~1"));
+}

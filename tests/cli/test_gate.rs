@@ -349,9 +349,9 @@ fn hotfix_variables_arrive_as_data_never_as_code() {
 #[test]
 fn a_worktree_left_by_a_killed_run_is_removed_by_the_next() {
     let f = Fixture::new("");
-    // the policy comes from the working tree's hotfix.toml here: the snapshot has no command
+    // the policy comes from hotfix.toml committed on the branch: the snapshot has no command
     let policy = f.script_policy("t.sh", "60s");
-    f.repo.write("hotfix.toml", &policy);
+    f.repo.commit_file("hotfix.toml", &policy, "test policy");
     let started = f.file("started");
     let pid_file = f.file("t.pid");
     f.write_script(
@@ -387,7 +387,11 @@ fn a_worktree_left_by_a_killed_run_is_removed_by_the_next() {
 #[test]
 fn status_removes_a_worktree_left_by_a_killed_run() {
     let f = Fixture::new("");
-    f.repo.write("hotfix.toml", &f.script_policy("t.sh", "60s"));
+    f.repo.commit_file(
+        "hotfix.toml",
+        &f.script_policy("t.sh", "60s"),
+        "test policy",
+    );
     let started = f.file("started");
     f.write_script(
         "t.sh",
@@ -405,7 +409,11 @@ fn status_removes_a_worktree_left_by_a_killed_run() {
 #[test]
 fn ctrl_c_stops_the_tests_removes_the_worktree_and_exits_130() {
     let f = Fixture::new("");
-    f.repo.write("hotfix.toml", &f.script_policy("t.sh", "60s"));
+    f.repo.commit_file(
+        "hotfix.toml",
+        &f.script_policy("t.sh", "60s"),
+        "test policy",
+    );
     let started = f.file("started");
     let pid_file = f.file("t.pid");
     f.write_script(
@@ -459,12 +467,16 @@ fn no_test_command_fails_the_gate_with_how_to_configure_it() {
         "{gate}"
     );
 
-    // set in the working tree's hotfix.toml, it is used, and the user is told
+    // an uncommitted edit does not choose the command (it could say `true`)
     f.repo.write("hotfix.toml", "[test]\ncommand = \"true\"\n");
+    f.hotfix(&["test"])
+        .fails(1, "no test command is configured");
+    // committed on the hotfix branch, it is used (the guard flags the change), and the user is told
+    f.repo.git(&["add", "hotfix.toml"]);
+    f.repo.git(&["commit", "-q", "-m", "configure the tests"]);
     let run = f.hotfix(&["test"]).ok();
     assert!(
-        run.stderr
-            .contains("using test.command from the working tree"),
+        run.stderr.contains("using test.command from the committed"),
         "{}",
         run.stderr
     );

@@ -1,0 +1,762 @@
+//! A process killed at each step of the pipeline (SPEC promise 5): `status` explains what is
+//! left, the next command resumes without repeating what must not repeat (or `abort` undoes),
+//! and nothing is lost: no commit, no file of the user's, no half-made tag, no stray worktree.
+//! Also a state file that is truncated, garbage or from a newer hotfix: exit 2 and a way out.
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::support::{
+    DEPLOY_POLICY, HOTFIX_BRANCH, REVIEWER, Repo, Run, Team, hotfix_cmd, start_args,
+};
+
+/// The team policy, with notify counting its runs and the test command able to hang on demand
+/// (while `$OUT/slow` exists it writes its pid and sleeps).
+fn policy() -> String {
+    DEPLOY_POLICY
+        .replace(
+            r#"notify = "cat > \"$OUT/notify.json\"; test ! -e \"$OUT/notify-fails\"""#,
+            r#"notify = "echo \"$HOTFIX_TAG\" >> \"$OUT/notify.log\"; cat > \"$OUT/notify.json\"""#,
+        )
+        .replace(
+            r#"command = "test ! -e \"$OUT/tests-fails\"""#,
+            r#"command = "if test -e \"$OUT/slow\"; then echo $$ > \"$OUT/tests.pid\"; exec sleep 30; fi; test ! -e \"$OUT/tests-fails\"""#,
+        )
+}
+
+fn team() -> Team {
+    let p = policy();
+    assert!(
+        p.contains("notify.log") && p.contains("tests.pid"),
+        "policy edit missed"
+    );
+    Team::with_policy(&p)
+}
+
+/// The user's own files that no command may touch: one untracked, one ignored.
+struct Keep;
+
+impl Keep {
+    const UNTRACKED: (&str, &str) = ("notes.txt", "what I saw in the logs\n");
+    const IGNORED: (&str, &str) = ("local.env", "TOKEN=not-in-git\n");
+
+    fn plant(repo: &Repo) -> Keep {
+        std::fs::write(
+            repo.git_dir().join("info").join("exclude"),
+            format!("{}\n", Keep::IGNORED.0),
+        )
+        .unwrap();
+        repo.write(Keep::UNTRACKED.0, Keep::UNTRACKED.1);
+        repo.write(Keep::IGNORED.0, Keep::IGNORED.1);
+        Keep
+    }
+
+    #[track_caller]
+    fn check(&self, repo: &Repo) {
+        for (file, content) in [Keep::UNTRACKED, Keep::IGNORED] {
+            assert_eq!(repo.read(file), content, "{file} was changed or lost");
+        }
+    }
+}
+
+/// The process died at `point`, by a signal (no exit code), saying where.
+#[track_caller]
+fn killed(run: &Run, point: &str) {
+    assert_eq!(
+        run.code, -1,
+        "expected death by a signal at {point}, got exit {}:\n{}",
+        run.code, run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!("fault injected at {point}")),
+        "{}",
+        run.stderr
+    );
+}
+
+/// `hotfix status` exits 0 and explains, with no error text or damage report; returns stdout.
+#[track_caller]
+fn explained(t: &Team, needles: &[&str]) -> String {
+    let run = t.status();
+    for bad in ["damaged", "error", "panicked", "caused by"] {
+        assert!(
+            !run.stdout.contains(bad) && !run.stderr.contains(bad),
+            "status says {bad:?}:\n{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+    for n in needles {
+        assert!(
+            run.stdout.contains(n),
+            "status lacks {n:?}:\n{}",
+            run.stdout
+        );
+    }
+    run.stdout
+}
+
+fn temp_state_files(repo: &Repo) -> Vec<String> {
+    std::fs::read_dir(repo.state_path().parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".state.toml."))
+        .collect()
+}
+
+fn worktrees(repo: &Repo) -> usize {
+    repo.git(&["worktree", "list", "--porcelain"])
+        .lines()
+        .filter(|l| l.starts_with("worktree "))
+        .count()
+}
+
+/// Nothing was lost or left half-made: the user's files, the fix commit (reachable from a ref),
+/// no temporary state file, only the main worktree, and every hotfix tag on the commit its
+/// record names.
+#[track_caller]
+fn nothing_lost(t: &Team, keep: &Keep, fix: &str) {
+    let repo = &t.author;
+    keep.check(repo);
+    assert!(
+        !repo
+            .git(&["for-each-ref", "--contains", fix])
+            .trim()
+            .is_empty(),
+        "the fix {fix} is reachable from no ref"
+    );
+    assert_eq!(temp_state_files(repo), Vec::<String>::new());
+    assert_eq!(worktrees(repo), 1, "a temporary worktree was left");
+    for tag in repo.git(&["tag", "-l", "v1.1.1*"]).lines() {
+        let record = repo.tag_record(tag);
+        assert_eq!(record["tag"], tag);
+        assert_eq!(
+            record["commit"].as_str().unwrap(),
+            repo.rev(&format!("{tag}^{{commit}}")),
+            "{tag} is not on the commit its record names"
+        );
+    }
+}
+
+/// How many times a hook ran (lines in its log).
+fn runs(t: &Team, hook: &str) -> usize {
+    t.log(&format!("{hook}.log")).len()
+}
+
+fn branches_and_tags(repo: &Repo) -> String {
+    repo.git(&[
+        "for-each-ref",
+        "--format=%(refname) %(objectname)",
+        "refs/heads",
+        "refs/tags",
+    ])
+}
+
+// ---- start ----
+
+#[test]
+fn start_killed_before_the_branch_resumes_with_the_first_answers() {
+    let t = Team::released(&policy());
+    let keep = Keep::plant(&t.author);
+    let develop = t.author.rev("develop");
+    let run = t.hf_env(
+        &start_args("login-500", &[]),
+        &[("HOTFIX_FAULT", "start-before-branch")],
+    );
+    killed(&run, "start-before-branch");
+    assert!(!t.author.branches().contains(&HOTFIX_BRANCH.to_string()));
+    explained(
+        &t,
+        &[
+            "start was interrupted before the branch was made",
+            "next: hotfix start login-500",
+        ],
+    );
+
+    // no flags: the answers recorded by the killed run are used
+    t.hf(&["start", "login-500"]).ok();
+    assert_eq!(t.author.branch(), HOTFIX_BRANCH);
+    assert_eq!(t.author.head(), t.author.rev("v1.1.0^{commit}"));
+    let entry = t.author.state_entry(HOTFIX_BRANCH).unwrap();
+    assert_eq!(entry["phase"].as_str(), Some("open"));
+    assert_eq!(entry["return_to"].as_str(), Some("develop"));
+    assert_eq!(entry["severity"].as_str(), Some("revenue-loss"));
+    assert_eq!(t.author.rev("develop"), develop);
+    nothing_lost(&t, &keep, &develop);
+}
+
+#[test]
+fn start_killed_before_the_checkout_is_undone_by_abort() {
+    let t = Team::released(&policy());
+    let keep = Keep::plant(&t.author);
+    let before = branches_and_tags(&t.author);
+    let run = t.hf_env(
+        &start_args("login-500", &[]),
+        &[("HOTFIX_FAULT", "start-before-checkout")],
+    );
+    killed(&run, "start-before-checkout");
+    assert_eq!(t.author.branch(), "develop");
+    explained(
+        &t,
+        &[
+            "start was interrupted before hotfix/login-500 was checked out",
+            "hotfix abort login-500 --delete",
+        ],
+    );
+
+    t.hf(&["abort", "login-500", "--delete"]).ok();
+    assert_eq!(t.author.branch(), "develop");
+    assert_eq!(
+        branches_and_tags(&t.author),
+        before,
+        "abort left a branch or tag behind"
+    );
+    assert!(t.author.state_entry(HOTFIX_BRANCH).is_none());
+    explained(&t, &["No hotfix checked out.", "next: hotfix start <name>"]);
+    let develop = t.author.rev("develop");
+    nothing_lost(&t, &keep, &develop);
+}
+
+// ---- guard ----
+
+#[test]
+fn guard_killed_during_its_state_write_keeps_the_old_state_and_runs_again() {
+    let t = team();
+    let keep = Keep::plant(&t.author);
+    let fix = t.author.head();
+    let old = t.author.state().unwrap();
+    let run = t.hf_env(&["guard"], &[("HOTFIX_FAULT", "state-before-rename")]);
+    killed(&run, "state-before-rename");
+    assert_eq!(t.author.state().unwrap(), old, "the state file was torn");
+    assert_eq!(temp_state_files(&t.author).len(), 1);
+    explained(
+        &t,
+        &[
+            "guard",
+            "next: a teammate runs `hotfix approve hotfix/login-500`",
+        ],
+    );
+
+    t.hf(&["guard"]).ok();
+    let entry = t.author.state_entry(HOTFIX_BRANCH).unwrap();
+    assert_eq!(entry["guard"]["passed"].as_bool(), Some(true));
+    nothing_lost(&t, &keep, &fix);
+}
+
+// ---- approve ----
+
+#[test]
+fn approve_killed_before_the_push_pushes_the_same_approval_when_run_again() {
+    let t = team();
+    let fix = t.author.head();
+    t.author.git(&["push", "-q", "-u", "origin", HOTFIX_BRANCH]);
+    let rita = t.env.clone_of(&t.origin, "reviewer", REVIEWER);
+    let keep = Keep::plant(&rita);
+    let run = rita.hotfix_env(
+        &["approve", HOTFIX_BRANCH, "--push", "--yes"],
+        &[("HOTFIX_FAULT", "approve-before-push")],
+    );
+    killed(&run, "approve-before-push");
+    let approvals = |repo: &Repo| repo.git(&["for-each-ref", "refs/hotfix/approvals"]);
+    let made = approvals(&rita);
+    assert_eq!(made.lines().count(), 1, "{made}");
+    assert_eq!(approvals(&t.origin), "", "pushed although killed before");
+    // the author sees no approval yet, and is told who must act
+    explained(
+        &t,
+        &[
+            "not approved yet",
+            "next: a teammate runs `hotfix approve hotfix/login-500`",
+        ],
+    );
+
+    // again, without --yes: nothing is asked, the approval already made is the one pushed
+    let run = rita.hotfix(&["approve", HOTFIX_BRANCH, "--push"]).ok();
+    assert!(
+        run.stderr.contains("You already approved"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(approvals(&rita), made, "a second approval was made");
+    assert_eq!(approvals(&t.origin), made);
+    keep.check(&rita);
+    explained(&t, &["approved by Rita Reviewer", "next: hotfix test"]);
+    let keep = Keep::plant(&t.author);
+    nothing_lost(&t, &keep, &fix);
+}
+
+// ---- test ----
+
+/// Waits up to 10 s for `done`.
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let until = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// Ended, or a zombie nobody reaps.
+fn process_gone(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => true,
+    }
+}
+
+#[test]
+fn test_killed_while_the_tests_run_leaves_nothing_running_and_runs_again() {
+    let t = team();
+    let keep = Keep::plant(&t.author);
+    let fix = t.author.head();
+    t.approve();
+    let tmp = t.env.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    std::fs::write(t.out.join("slow"), "").unwrap();
+    let old = t.author.state().unwrap();
+
+    let mut child = hotfix_cmd(&t.author.path)
+        .arg("test")
+        .env("OUT", &t.out)
+        .env("TMPDIR", &tmp)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid_file = t.out.join("tests.pid");
+    wait_for("the test command to start", || {
+        std::fs::read_to_string(&pid_file).is_ok_and(|p| p.ends_with('\n'))
+    });
+    // and hotfix to have noted its process group (a kill before that is a window of its own)
+    let markers = t.author.git_dir().join("hotfix").join("checkouts");
+    wait_for("the test run's marker", || {
+        std::fs::read_dir(&markers).is_ok_and(|d| {
+            d.flatten()
+                .any(|e| std::fs::read_to_string(e.path()).is_ok_and(|m| m.contains("pgid")))
+        })
+    });
+    child.kill().unwrap(); // SIGKILL: hotfix gets no chance to clean up
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(9), "{status:?}");
+    assert_eq!(
+        worktrees(&t.author),
+        2,
+        "the kill left no worktree to test with"
+    );
+    assert_eq!(
+        t.author.state().unwrap(),
+        old,
+        "a killed run recorded something"
+    );
+
+    // status explains and clears up: the test command stopped, the worktree gone
+    explained(&t, &["test", "not run yet", "next: hotfix test"]);
+    assert_eq!(worktrees(&t.author), 1);
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    wait_for("the orphaned test command to be stopped", || {
+        process_gone(pid.trim())
+    });
+    let leftovers: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    std::fs::remove_file(t.out.join("slow")).unwrap();
+    t.hf_env(&["test"], &[("TMPDIR", tmp.to_str().unwrap())])
+        .ok();
+    let entry = t.author.state_entry(HOTFIX_BRANCH).unwrap();
+    assert_eq!(entry["tests"]["passed"].as_bool(), Some(true));
+    explained(&t, &["next: hotfix deploy"]);
+    nothing_lost(&t, &keep, &fix);
+}
+
+// ---- deploy ----
+
+/// Ready to deploy, with the user's files planted; returns them and the fix commit.
+fn ready() -> (Team, Keep, String) {
+    let t = team();
+    let keep = Keep::plant(&t.author);
+    let fix = t.author.head();
+    t.gates_pass();
+    (t, keep, fix)
+}
+
+/// The release made once: one deploy, one verify, one notify, the tag on the fix with its
+/// record, and merge-back next.
+#[track_caller]
+fn released_once(t: &Team, fix: &str, deploys: usize) {
+    assert_eq!(runs(t, "deploy"), deploys);
+    assert_eq!(runs(t, "notify"), 1, "notify ran more than once");
+    assert!(runs(t, "rollback") == 0);
+    assert_eq!(t.author.rev("v1.1.1^{commit}"), fix);
+    assert_eq!(t.author.tag_record("v1.1.1")["commit"], fix);
+    assert_eq!(t.notified().unwrap()["tag"], "v1.1.1");
+    assert!(!t.author.has_tag("v1.1.2"));
+    explained(t, &["next: hotfix merge-back"]);
+}
+
+/// Killed before the tag: deploying again is only done when asked for with `--yes`.
+fn deploy_killed_before_the_tag(point: &str, deployed: usize, explains: &str) {
+    let (t, keep, fix) = ready();
+    killed(&t.hf_env(&["deploy"], &[("HOTFIX_FAULT", point)]), point);
+    assert_eq!(runs(&t, "deploy"), deployed);
+    assert!(!t.author.has_tag("v1.1.1"));
+    assert_eq!(runs(&t, "notify"), 0);
+    explained(
+        &t,
+        &[
+            explains,
+            "next: hotfix deploy (it asks before deploying this tree again)",
+        ],
+    );
+
+    t.refused(&["deploy"], 2, "--yes")
+        .fails(2, "a deploy of this exact tree started at");
+    assert_eq!(runs(&t, "deploy"), deployed, "deployed again unasked");
+    t.hf(&["deploy", "--yes"]).ok();
+    released_once(&t, &fix, deployed + 1);
+    nothing_lost(&t, &keep, &fix);
+}
+
+#[test]
+fn deploy_killed_before_the_command_asks_before_deploying() {
+    deploy_killed_before_the_tag(
+        "deploy-before-command",
+        0,
+        "the deploy command may have run in part or in whole",
+    );
+}
+
+#[test]
+fn deploy_killed_after_the_command_asks_before_deploying_again() {
+    deploy_killed_before_the_tag(
+        "deploy-after-command",
+        1,
+        "the deploy command may have run in part or in whole",
+    );
+}
+
+#[test]
+fn deploy_killed_after_verify_before_the_tag_asks_before_deploying_again() {
+    deploy_killed_before_the_tag(
+        "deploy-before-tag",
+        1,
+        "interrupted during or right after verify, before the tag",
+    );
+}
+
+#[test]
+fn deploy_killed_after_the_tag_before_the_state_knows_it_finishes_without_deploying() {
+    let (t, keep, fix) = ready();
+    let point = "deploy-after-tag-before-state";
+    killed(&t.hf_env(&["deploy"], &[("HOTFIX_FAULT", point)]), point);
+    assert_eq!(runs(&t, "deploy"), 1);
+    assert_eq!(t.author.tag_record("v1.1.1")["commit"], fix.as_str());
+    let entry = t.author.state_entry(HOTFIX_BRANCH).unwrap();
+    assert_eq!(entry["deploy"]["phase"].as_str(), Some("verifying"));
+    // the tag is the truth: released, only what follows the tag is left
+    explained(
+        &t,
+        &[
+            "v1.1.1 is verified and tagged, but the run stopped before notify was done",
+            "next: hotfix deploy (finishes the release without deploying again)",
+        ],
+    );
+
+    let run = t.hf(&["deploy"]).ok();
+    assert!(
+        run.stderr.contains("v1.1.1 is tagged already"),
+        "{}",
+        run.stderr
+    );
+    released_once(&t, &fix, 1);
+    assert_eq!(runs(&t, "verify"), 1);
+    nothing_lost(&t, &keep, &fix);
+}
+
+#[test]
+fn finish_after_a_kill_between_tag_and_state_releases_and_merges_back_once() {
+    let (t, keep, fix) = ready();
+    let point = "deploy-after-tag-before-state";
+    killed(&t.hf_env(&["deploy"], &[("HOTFIX_FAULT", point)]), point);
+    t.hf(&["finish"]).ok();
+    assert_eq!(runs(&t, "deploy"), 1);
+    assert_eq!(runs(&t, "verify"), 1);
+    assert_eq!(runs(&t, "notify"), 1);
+    assert_eq!(t.author.tag_record("v1.1.1")["commit"], fix.as_str());
+    assert_eq!(merges_of(&t, "develop", &fix), 1);
+    assert!(t.author.state_entry(HOTFIX_BRANCH).is_none());
+    nothing_lost(&t, &keep, &fix);
+}
+
+#[test]
+fn deploy_killed_after_the_tag_notifies_once_without_deploying_again() {
+    let (t, keep, fix) = ready();
+    let point = "deploy-after-tag";
+    killed(&t.hf_env(&["deploy"], &[("HOTFIX_FAULT", point)]), point);
+    assert_eq!(runs(&t, "notify"), 0);
+    explained(
+        &t,
+        &["v1.1.1 is verified and tagged, but the run stopped before notify was done"],
+    );
+
+    t.hf(&["deploy"]).ok();
+    released_once(&t, &fix, 1);
+    // and once released, deploy does not run anything again
+    t.refused(&["deploy", "--yes"], 2, "already released as v1.1.1");
+    assert_eq!(runs(&t, "notify"), 1);
+    nothing_lost(&t, &keep, &fix);
+}
+
+#[test]
+fn deploy_killed_before_the_command_is_undone_by_abort() {
+    let (t, keep, fix) = ready();
+    let point = "deploy-before-command";
+    killed(&t.hf_env(&["deploy"], &[("HOTFIX_FAULT", point)]), point);
+    t.hf(&["abort"]).ok();
+    assert_eq!(t.author.branch(), "develop");
+    assert!(t.author.state_entry(HOTFIX_BRANCH).is_none());
+    assert_eq!(t.author.rev(HOTFIX_BRANCH), fix, "the branch is kept");
+    assert_eq!(runs(&t, "deploy"), 0);
+    assert!(!t.author.has_tag("v1.1.1"));
+    explained(&t, &["No hotfix checked out."]);
+    nothing_lost(&t, &keep, &fix);
+}
+
+// ---- merge-back ----
+
+/// Released as v1.1.1, with a second target `release/1.1` besides `develop`.
+fn released() -> (Team, Keep, String) {
+    let (t, keep, fix) = ready();
+    t.author.git(&["branch", "release/1.1", "v1.1.0"]);
+    t.hf(&["deploy"]).ok();
+    (t, keep, fix)
+}
+
+/// Merge commits on `branch` that bring in `fix`.
+fn merges_of(t: &Team, branch: &str, fix: &str) -> usize {
+    t.author
+        .git(&["rev-list", "--merges", "--parents", branch])
+        .lines()
+        .filter(|l| l.split_whitespace().skip(2).any(|p| p == fix))
+        .count()
+}
+
+#[test]
+fn merge_back_killed_between_targets_resumes_without_merging_twice() {
+    let (t, keep, fix) = released();
+    let point = "merge-back-after-target";
+    killed(
+        &t.hf_env(&["merge-back"], &[("HOTFIX_FAULT", point)]),
+        point,
+    );
+    // the first target is merged, the state does not know it yet
+    assert_eq!(merges_of(&t, "develop", &fix), 1);
+    assert!(!t.author.contains("release/1.1", &fix));
+    explained(
+        &t,
+        &[
+            "the merge of v1.1.1 into develop was made, but the run stopped before recording it",
+            "next: hotfix merge-back",
+        ],
+    );
+
+    t.hf(&["merge-back"]).ok();
+    assert_eq!(merges_of(&t, "develop", &fix), 1, "develop merged twice");
+    assert_eq!(merges_of(&t, "release/1.1", &fix), 1);
+    assert_eq!(t.author.branch(), "develop");
+    assert!(t.author.state_entry(HOTFIX_BRANCH).is_none());
+    assert_eq!(runs(&t, "deploy"), 1);
+    explained(&t, &["No hotfix checked out."]);
+    nothing_lost(&t, &keep, &fix);
+}
+
+#[test]
+fn merge_back_killed_before_the_merge_is_undone_by_abort_then_done() {
+    let (t, keep, fix) = released();
+    let develop = t.author.rev("develop");
+    let point = "merge-back-before-merge";
+    killed(
+        &t.hf_env(&["merge-back"], &[("HOTFIX_FAULT", point)]),
+        point,
+    );
+    explained(
+        &t,
+        &[
+            "the merge of v1.1.1 into develop was interrupted before it began",
+            "next: hotfix merge-back",
+        ],
+    );
+
+    t.hf(&["merge-back", "--abort"]).ok();
+    assert_eq!(t.author.rev("develop"), develop);
+    assert!(
+        t.author
+            .state_entry(HOTFIX_BRANCH)
+            .unwrap()
+            .get("merge_back")
+            .is_none()
+    );
+    t.hf(&["merge-back"]).ok();
+    assert_eq!(merges_of(&t, "develop", &fix), 1);
+    assert_eq!(merges_of(&t, "release/1.1", &fix), 1);
+    nothing_lost(&t, &keep, &fix);
+}
+
+#[test]
+fn merge_back_killed_inside_the_merge_is_committed_by_continue() {
+    let (t, keep, fix) = released();
+    let point = "merge-back-before-merge";
+    killed(
+        &t.hf_env(&["merge-back"], &[("HOTFIX_FAULT", point)]),
+        point,
+    );
+    // what a kill inside the merge leaves: the merge made in the index and files, not committed
+    t.author
+        .git(&["merge", "-q", "--no-ff", "--no-commit", &fix]);
+    explained(
+        &t,
+        &[
+            "the merge of v1.1.1 into develop was interrupted before the merge was committed",
+            "next: hotfix merge-back --continue",
+        ],
+    );
+    t.refused(&["merge-back"], 2, "merge-back --continue");
+
+    t.hf(&["merge-back", "--continue"]).ok();
+    assert_eq!(merges_of(&t, "develop", &fix), 1);
+    assert_eq!(merges_of(&t, "release/1.1", &fix), 1);
+    assert!(t.author.state_entry(HOTFIX_BRANCH).is_none());
+    nothing_lost(&t, &keep, &fix);
+}
+
+#[test]
+fn merge_back_killed_after_the_last_target_finishes_when_run_again() {
+    let (t, keep, fix) = released();
+    let point = "merge-back-before-done";
+    killed(
+        &t.hf_env(&["merge-back"], &[("HOTFIX_FAULT", point)]),
+        point,
+    );
+    assert_eq!(merges_of(&t, "develop", &fix), 1);
+    assert_eq!(merges_of(&t, "release/1.1", &fix), 1);
+    explained(
+        &t,
+        &[
+            "merge-back of v1.1.1 merged every target and was interrupted before it finished",
+            "next: hotfix merge-back",
+        ],
+    );
+
+    let run = t.hf(&["merge-back"]).ok();
+    assert!(
+        run.stderr.contains("merged back and done"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(merges_of(&t, "develop", &fix), 1);
+    assert_eq!(merges_of(&t, "release/1.1", &fix), 1);
+    assert!(t.author.state_entry(HOTFIX_BRANCH).is_none());
+    nothing_lost(&t, &keep, &fix);
+}
+
+// ---- a damaged state file ----
+
+/// Replaces the state file with `damage(old)`; then: every command stops with exit 2 and one
+/// sentence naming the file, `abort` moves it aside unchanged and touches nothing else, and a
+/// new hotfix can start.
+fn damaged_state(damage: impl FnOnce(Vec<u8>) -> Vec<u8>, says: &str) {
+    let t = team();
+    let keep = Keep::plant(&t.author);
+    let fix = t.author.head();
+    let path = t.author.state_path();
+    let bad = damage(std::fs::read(&path).unwrap());
+    std::fs::write(&path, &bad).unwrap();
+    let refs = t.author.refs();
+
+    for args in [&["status"][..], &["deploy"], &["guard"]] {
+        let run = t.refused(args, 2, says);
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(
+            lines.len(),
+            2,
+            "{args:?}: not one sentence and a hint:\n{}",
+            run.stderr
+        );
+        assert!(
+            lines[0].starts_with("error: the hotfix state file ")
+                && lines[0].contains(&format!(
+                    "{}",
+                    Path::new("hotfix").join("state.toml").display()
+                ))
+                && lines[0].contains(t.author.path.file_name().unwrap().to_str().unwrap()),
+            "{args:?}: the file is not named:\n{}",
+            run.stderr
+        );
+        assert!(
+            lines[1].starts_with("hint: ") && lines[1].contains("`hotfix abort`"),
+            "{args:?}: no way out:\n{}",
+            run.stderr
+        );
+    }
+
+    let run = t.hf(&["abort"]).ok();
+    assert!(run.stderr.contains("moved it to "), "{}", run.stderr);
+    assert!(!path.exists());
+    let aside: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("state.toml.damaged-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    assert!(run.stderr.contains(&aside[0].display().to_string()));
+    assert_eq!(
+        std::fs::read(&aside[0]).unwrap(),
+        bad,
+        "the content was not kept"
+    );
+    assert_eq!(t.author.refs(), refs, "abort changed a ref");
+    assert_eq!(t.author.branch(), HOTFIX_BRANCH);
+
+    explained(&t, &["next: hotfix start <name>"]);
+    t.author.git(&["switch", "-q", "develop"]);
+    t.hf(&start_args("second", &[])).ok();
+    assert_eq!(t.author.branch(), "hotfix/second");
+    assert!(t.author.state_entry("hotfix/second").is_some());
+    nothing_lost(&t, &keep, &fix);
+}
+
+#[test]
+fn a_truncated_state_file_stops_every_command_and_abort_sets_it_aside() {
+    damaged_state(
+        |mut old| {
+            old.truncate(old.len() / 2);
+            old
+        },
+        "is damaged",
+    );
+}
+
+#[test]
+fn a_state_file_of_garbage_bytes_stops_every_command_and_abort_sets_it_aside() {
+    damaged_state(
+        |_| vec![0xff, 0xfe, 0x00, 0x9c, b'\n', 0x80, 0x13, 0x37],
+        "is damaged: it is not text",
+    );
+}
+
+#[test]
+fn a_state_file_from_a_newer_hotfix_stops_every_command_and_abort_sets_it_aside() {
+    damaged_state(
+        |old| {
+            String::from_utf8(old)
+                .unwrap()
+                .replacen("version = 1", "version = 99", 1)
+                .into_bytes()
+        },
+        "was written by a newer hotfix (state version 99)",
+    );
+}
