@@ -235,8 +235,9 @@ pub struct AbortArgs {
     #[arg(long)]
     pub delete: bool,
 
-    /// With --delete: delete the branch even if it holds commits no other ref has
-    #[arg(long, requires = "delete")]
+    /// Abandon a hotfix that was already released (its merge-back is dropped), and with
+    /// --delete, delete the branch even if it holds commits no other ref has
+    #[arg(long)]
     pub force: bool,
 }
 

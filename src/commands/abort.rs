@@ -6,6 +6,7 @@ use crate::app::Ctx;
 use crate::cli::AbortArgs;
 use crate::commands::init::detect_development;
 use crate::error::Refusal;
+use crate::state::DeployPhase;
 use crate::git::{Head, short};
 
 pub fn abort(ctx: &Ctx, args: &AbortArgs) -> Result<()> {
@@ -23,6 +24,19 @@ pub fn abort(ctx: &Ctx, args: &AbortArgs) -> Result<()> {
     let tip = repo.branch_tip(&h.branch)?;
 
     // Read-only checks first: nothing changes unless all of them pass.
+    if let Some(d) = h
+        .deploy
+        .as_ref()
+        .filter(|d| matches!(d.phase, DeployPhase::Tagged | DeployPhase::Released))
+        && !args.force
+    {
+        return Err(Refusal::usage(format!(
+            "{} was already released as {}; abandoning it now would leave the fix never merged back",
+            h.branch, d.tag
+        ))
+        .hint("run `hotfix merge-back`; or `hotfix abort --force` to forget it anyway (verify-merged will go on reporting it)")
+        .into());
+    }
     let back_to = if on_branch {
         repo.require_clean("aborting the hotfix")?;
         Some(return_branch(ctx, &h.return_to)?)

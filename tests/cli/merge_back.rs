@@ -419,3 +419,15 @@ fn via_branch_conflicts_resume_on_the_pull_request_branch_and_abort_deletes_it()
     assert_eq!(parents(&t, branch), [develop_before, fix]);
     assert_eq!(t.origin.rev(branch), t.author.rev(branch));
 }
+
+#[test]
+fn abort_of_a_released_hotfix_is_refused_unless_forced() {
+    let t = released();
+    let state_before = t.author.state();
+    t.refused(&["abort"], 2, "already released as v1.1.1");
+    assert_eq!(t.author.state(), state_before, "nothing changed");
+    t.hf(&["abort", "--force"]).ok();
+    assert_eq!(t.author.branch(), "develop");
+    // forgotten, but not lost: verify-merged keeps reporting the release
+    t.hf(&["verify-merged"]).fails(1, "v1.1.1");
+}
