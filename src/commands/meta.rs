@@ -1,5 +1,7 @@
 //! Shell completions and the man page, generated from the clap definition.
 
+use std::io::Write;
+
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 
@@ -11,9 +13,38 @@ pub fn completions(shell: clap_complete::Shell) -> Result<()> {
     Ok(())
 }
 
+/// One page for everything: clap_mangen's page for `hotfix` (which names the subcommands),
+/// then a COMMANDS IN DETAIL section with each subcommand's full help, so `man hotfix` (or
+/// `git hotfix --help`, from a page installed as git-hotfix.1) never points at a missing page.
 pub fn man() -> Result<()> {
-    let cmd = Cli::command();
-    clap_mangen::Man::new(cmd)
-        .render(&mut std::io::stdout())
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut out = Vec::new();
+    clap_mangen::Man::new(cmd.clone())
+        .render(&mut out)
+        .context("could not render the man page")?;
+    out.extend_from_slice(b".SH \"COMMANDS IN DETAIL\"\n");
+    for sub in cmd.get_subcommands_mut().filter(|s| s.get_name() != "help") {
+        let name = sub.get_name().to_string();
+        let help = sub.render_long_help().to_string();
+        out.extend_from_slice(format!(".SS \"hotfix {name}\"\n.nf\n").as_bytes());
+        for line in help.lines() {
+            out.extend_from_slice(roff_line(line).as_bytes());
+            out.push(b'\n');
+        }
+        out.extend_from_slice(b".fi\n");
+    }
+    std::io::stdout()
+        .write_all(&out)
         .context("could not write the man page")
+}
+
+/// A line of literal text for roff: backslashes escaped, and a leading `.` or `'` made inert.
+fn roff_line(line: &str) -> String {
+    let escaped = line.replace('\\', "\\e");
+    if escaped.starts_with(['.', '\'']) {
+        format!("\\&{escaped}")
+    } else {
+        escaped
+    }
 }

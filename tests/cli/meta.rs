@@ -65,7 +65,10 @@ fn man_page_is_roff_for_section_1() {
         &run.stdout[..80]
     );
     assert!(run.stdout.contains("\n.TH hotfix 1 "), "{}", run.stdout);
-    for section in [".SH NAME", ".SH SYNOPSIS", ".SH OPTIONS", ".SH SUBCOMMANDS"] {
+    // every command's own flags are on the one page
+    assert!(run.stdout.contains(".SS \"hotfix start\""), "{}", run.stdout);
+    assert!(run.stdout.contains("--reproduced"), "{}", run.stdout);
+    for section in [".SH NAME", ".SH SYNOPSIS", ".SH OPTIONS", ".SH SUBCOMMANDS", ".SH \"COMMANDS IN DETAIL\""] {
         assert!(
             run.stdout.contains(section),
             "no {section}:\n{}",
