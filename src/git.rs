@@ -18,6 +18,8 @@ pub mod merge;
 mod remote;
 mod review;
 mod tags;
+mod treediff;
+pub use treediff::PathSet;
 pub use review::CommitInfo;
 
 pub struct Repo {
@@ -44,6 +46,7 @@ pub struct Identity {
 impl Repo {
     /// Opens the repository containing `path`, as git does.
     pub fn discover(path: &Path) -> Result<Repo> {
+        treediff::tune_libgit2();
         let repo = Repository::discover(path).map_err(|e| match e.code() {
             ErrorCode::NotFound => Refusal::usage(format!(
                 "not a git repository (or any parent up to the root): {}",
@@ -468,6 +471,15 @@ impl Repo {
             .expect("an unused name");
         self.write_record_ref(&refname, content, log)?;
         Ok(refname)
+    }
+
+    /// Deletes a ref if it exists.
+    pub fn delete_ref(&self, name: &str) -> Result<()> {
+        match self.repo.find_reference(name) {
+            Ok(mut r) => r.delete().with_context(|| format!("could not delete {name}")),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(()),
+            Err(e) => Err(anyhow!(e).context(format!("could not read {name}"))),
+        }
     }
 
     /// The contents of every blob under a ref prefix (`refs/hotfix/not-code/`).

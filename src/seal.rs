@@ -41,6 +41,11 @@ struct Seal {
 
 /// The ref of a branch's seal. One flat name per branch (`/` escaped), so the seal of a finished
 /// `hotfix/a` never blocks one for `hotfix/a/b`.
+/// Removes the seal of a hotfix that ended (abandoned or merged back).
+pub fn unseal(repo: &Repo, branch: &str) -> Result<()> {
+    repo.delete_ref(&seal_ref(branch))
+}
+
 pub fn seal_ref(branch: &str) -> String {
     format!(
         "{SEAL_REFS}{}",

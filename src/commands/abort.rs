@@ -73,6 +73,10 @@ pub fn abort(ctx: &Ctx, args: &AbortArgs) -> Result<()> {
         s.hotfixes.remove(&h.branch);
         Ok(())
     })?;
+    // only after the entry is gone: a seal without an entry is harmless, the reverse is not
+    if let Err(e) = crate::seal::unseal(repo, &h.branch) {
+        ctx.ui.warn(format!("{e:#}"));
+    }
 
     let ui = ctx.ui;
     ui.status(format!("Abandoned {}.", h.branch));

@@ -398,6 +398,9 @@ fn complete(ctx: &Ctx, h: &Hotfix) -> Result<()> {
         s.hotfixes.remove(&h.branch);
         Ok(())
     })?;
+    if let Err(e) = crate::seal::unseal(&ctx.repo, &h.branch) {
+        ctx.ui.warn(format!("{e:#}"));
+    }
     if h.merge_back.as_ref().is_some_and(|m| m.via_branch) {
         ctx.ui.status(format!(
             "Hotfix {tag} is done here; the fix reaches its targets when the pull requests are merged (`hotfix verify-merged` checks {dev}). You are on {dev}."

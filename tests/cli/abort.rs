@@ -191,3 +191,13 @@ fn abort_after_the_branch_was_deleted_by_hand() {
     assert!(repo.state_entry("hotfix/x").is_none());
     repo.hotfix(&start_args("x", &[])).ok();
 }
+
+#[test]
+fn abort_leaves_no_hotfix_refs_behind() {
+    let env = Env::new();
+    let repo = env.released_repo();
+    repo.start("login-500").ok();
+    repo.hotfix(&["abort", "--delete"]).ok();
+    let refs = repo.git(&["for-each-ref", "--format=%(refname)", "refs/hotfix-seals/"]);
+    assert_eq!(refs, "", "the seal of an abandoned hotfix is removed");
+}

@@ -36,6 +36,7 @@ fn merge_back_merges_the_release_into_develop_and_finishes_the_hotfix() {
     let t = released();
     let fix = t.author.head();
     let develop_before = t.author.rev("develop");
+    assert!(t.author.has_ref("refs/hotfix-seals/hotfix%2Flogin-500"));
     let run = t.hf(&["merge-back"]).ok();
     assert!(
         run.stderr.contains("Merged hotfix/login-500 into develop."),
@@ -68,6 +69,7 @@ fn merge_back_merges_the_release_into_develop_and_finishes_the_hotfix() {
     // the hotfix is done: nothing in progress any more
     assert!(t.author.state_entry(HOTFIX_BRANCH).is_none());
     assert!(t.status().stdout.contains("No hotfix checked out"));
+    assert!(!t.author.has_ref("refs/hotfix-seals/hotfix%2Flogin-500"), "the seal is removed");
 }
 
 #[test]
