@@ -135,6 +135,19 @@ impl Repo {
         for entry in entries {
             let entry = entry.with_context(|| format!("could not read {}", markers.display()))?;
             let file = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some((stem, _)) = name.strip_prefix('.').and_then(|n| n.split_once(".toml.")) {
+                // a marker rewrite cut short by a kill leaves its temporary file; once its
+                // marker is gone (handled below) or the file is old, nobody will rename it
+                let orphan = !markers.join(format!("{stem}.toml")).exists()
+                    && fs::metadata(&file)
+                        .and_then(|m| m.modified())
+                        .is_ok_and(|t| t.elapsed().is_ok_and(|age| age.as_secs() > 60));
+                if orphan {
+                    let _ = fs::remove_file(&file);
+                }
+                continue;
+            }
             if file.extension().is_none_or(|e| e != "toml") {
                 continue;
             }
@@ -152,6 +165,15 @@ impl Repo {
             self.remove_checkout(&marker.path, marker.pgid)?;
             fs::remove_file(&file)
                 .with_context(|| format!("could not remove {}", file.display()))?;
+            // and the temporary file of a marker rewrite the kill cut short
+            let temp_prefix = format!(".{name}.");
+            if let Ok(siblings) = fs::read_dir(&markers) {
+                for t in siblings.flatten() {
+                    if t.file_name().to_string_lossy().starts_with(&temp_prefix) {
+                        let _ = fs::remove_file(t.path());
+                    }
+                }
+            }
             removed.push(marker.path);
         }
         Ok(removed)
@@ -160,9 +182,7 @@ impl Repo {
     /// Stops what still runs in the checkout, deletes the folder, and forgets git's record of
     /// it.
     fn remove_checkout(&self, path: &Path, pgid: Option<u32>) -> Result<()> {
-        if let Some(pgid) = pgid {
-            kill_group_in(pgid, path);
-        }
+        kill_group_in(pgid, path);
         force_remove_dir(path).with_context(|| {
             format!("could not remove the temporary worktree {}", path.display())
         })?;
@@ -292,42 +312,45 @@ fn process_alive(pid: u32) -> bool {
 }
 
 /// Kills the processes of group `pgid` that still work in `dir` (left running by a killed
-/// hotfix). Both must match, so a reused group id or a shell the developer opened in the
-/// folder is never hit. Only where /proc tells us (Linux); elsewhere they are left alone.
+/// hotfix). Both must match, so a reused group id or a shell the developer opened elsewhere is
+/// never hit. Without a recorded group (hotfix was killed between starting the command and
+/// noting its group) the groups are those led by a process working in `dir`: the command's
+/// `sh` leads its own group. Only where /proc tells us (Linux); elsewhere they are left alone.
 #[cfg(target_os = "linux")]
-fn kill_group_in(pgid: u32, dir: &Path) {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return;
+fn kill_group_in(pgid: Option<u32>, dir: &Path) {
+    // (pid, process group, working folder) of every process we may see
+    let procs: Vec<(u32, u32, PathBuf)> = match fs::read_dir("/proc") {
+        Ok(entries) => entries
+            .flatten()
+            .filter_map(|e| {
+                let pid = e.file_name().to_str()?.parse::<u32>().ok()?;
+                let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+                // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses
+                let rest = stat.rsplit_once(')')?.1;
+                let pgrp = rest.split_whitespace().nth(2)?.parse::<u32>().ok()?;
+                let cwd = fs::read_link(format!("/proc/{pid}/cwd")).ok()?;
+                Some((pid, pgrp, cwd))
+            })
+            .collect(),
+        Err(_) => return,
     };
-    for e in entries.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-            continue;
-        };
-        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses
-        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-            continue;
-        };
-        let pgrp = rest
-            .split_whitespace()
-            .nth(2)
-            .and_then(|s| s.parse::<u32>().ok());
-        if pgrp != Some(pgid) {
-            continue;
-        }
-        let Ok(cwd) = fs::read_link(format!("/proc/{pid}/cwd")) else {
-            continue;
-        };
-        if cwd.starts_with(dir) {
+    let groups: Vec<u32> = match pgid {
+        Some(g) => vec![g],
+        None => procs
+            .iter()
+            .filter(|(pid, pgrp, cwd)| pid == pgrp && cwd.starts_with(dir))
+            .map(|(_, pgrp, _)| *pgrp)
+            .collect(),
+    };
+    for (pid, pgrp, cwd) in &procs {
+        if groups.contains(pgrp) && cwd.starts_with(dir) {
             // SAFETY: plain kill(2) of a process we just identified.
             unsafe {
-                libc::kill(pid as libc::pid_t, libc::SIGKILL);
+                libc::kill(*pid as libc::pid_t, libc::SIGKILL);
             }
         }
     }
 }
 
 #[cfg(not(target_os = "linux"))]
-fn kill_group_in(_pgid: u32, _dir: &Path) {}
+fn kill_group_in(_pgid: Option<u32>, _dir: &Path) {}
