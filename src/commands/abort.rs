@@ -6,8 +6,8 @@ use crate::app::Ctx;
 use crate::cli::AbortArgs;
 use crate::commands::init::detect_development;
 use crate::error::Refusal;
-use crate::state::DeployPhase;
 use crate::git::{Head, short};
+use crate::state::DeployPhase;
 
 pub fn abort(ctx: &Ctx, args: &AbortArgs) -> Result<()> {
     let repo = &ctx.repo;

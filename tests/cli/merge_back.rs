@@ -69,7 +69,10 @@ fn merge_back_merges_the_release_into_develop_and_finishes_the_hotfix() {
     // the hotfix is done: nothing in progress any more
     assert!(t.author.state_entry(HOTFIX_BRANCH).is_none());
     assert!(t.status().stdout.contains("No hotfix checked out"));
-    assert!(!t.author.has_ref("refs/hotfix-seals/hotfix%2Flogin-500"), "the seal is removed");
+    assert!(
+        !t.author.has_ref("refs/hotfix-seals/hotfix%2Flogin-500"),
+        "the seal is removed"
+    );
 }
 
 #[test]

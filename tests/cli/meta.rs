@@ -66,9 +66,19 @@ fn man_page_is_roff_for_section_1() {
     );
     assert!(run.stdout.contains("\n.TH hotfix 1 "), "{}", run.stdout);
     // every command's own flags are on the one page
-    assert!(run.stdout.contains(".SS \"hotfix start\""), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(".SS \"hotfix start\""),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("--reproduced"), "{}", run.stdout);
-    for section in [".SH NAME", ".SH SYNOPSIS", ".SH OPTIONS", ".SH SUBCOMMANDS", ".SH \"COMMANDS IN DETAIL\""] {
+    for section in [
+        ".SH NAME",
+        ".SH SYNOPSIS",
+        ".SH OPTIONS",
+        ".SH SUBCOMMANDS",
+        ".SH \"COMMANDS IN DETAIL\"",
+    ] {
         assert!(
             run.stdout.contains(section),
             "no {section}:\n{}",
