@@ -156,6 +156,7 @@ impl Test {
 pub struct Deploy {
     pub command: String,
     pub verify: String,
+    #[serde(deserialize_with = "de_verify_retries")]
     pub verify_retries: u32,
     pub rollback: String,
     pub notify: String,
@@ -407,6 +408,20 @@ fn de_approvals<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
         return Err(serde::de::Error::custom(
             "must be at least 1: a hotfix always gets a second pair of eyes",
         ));
+    }
+    Ok(n)
+}
+
+/// The most verify retries a policy may ask for: with the back-off capped at 30s, that is
+/// already most of an hour of checking.
+pub const MAX_VERIFY_RETRIES: u32 = 100;
+
+fn de_verify_retries<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = u32::deserialize(d)?;
+    if n > MAX_VERIFY_RETRIES {
+        return Err(serde::de::Error::custom(format!(
+            "must be at most {MAX_VERIFY_RETRIES}, or a failing production check would be retried for days"
+        )));
     }
     Ok(n)
 }

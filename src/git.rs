@@ -19,8 +19,8 @@ mod remote;
 mod review;
 mod tags;
 mod treediff;
-pub use treediff::PathSet;
 pub use review::CommitInfo;
+pub use treediff::PathSet;
 
 pub struct Repo {
     repo: Repository,
@@ -321,9 +321,7 @@ impl Repo {
             .hint("switch that worktree to another branch, then run the command again; nothing was changed")
             .into());
         }
-        let mut opts = git2::build::CheckoutBuilder::new();
-        opts.safe();
-        self.repo.checkout_tree(&target, Some(&mut opts)).map_err(|e| {
+        self.checkout_changed(&target).map_err(|e| {
             if e.code() == ErrorCode::Conflict {
                 anyhow::Error::new(
                     Refusal::usage(format!(
@@ -391,7 +389,7 @@ impl Repo {
             .with_context(|| format!("could not delete branch {name}"))
     }
 
-    /// Commits reachable from `branch` and from no other branch, tag or remote-tracking ref:
+    /// Commits reachable from `branch` and from no other branch, tag or remote-tracking branch:
     /// what deleting the branch would lose.
     pub fn commits_only_on(&self, branch: &str) -> Result<Vec<Oid>> {
         let Some(tip) = self.branch_tip(branch)? else {
@@ -406,7 +404,13 @@ impl Repo {
             .context("could not list references")?
         {
             let r = r.context("could not read a reference")?;
-            if r.name_bytes() == own.as_bytes() {
+            let name = r.name_bytes();
+            // Only branches, tags and remote-tracking branches keep a commit: a stash built
+            // on the tip (refs/stash) or hotfix's own records must not count as a home for it.
+            let keeps = [&b"refs/heads/"[..], b"refs/tags/", b"refs/remotes/"]
+                .iter()
+                .any(|p| name.starts_with(p));
+            if name == own.as_bytes() || !keeps {
                 continue;
             }
             if let Ok(c) = r.peel_to_commit() {
@@ -476,7 +480,9 @@ impl Repo {
     /// Deletes a ref if it exists.
     pub fn delete_ref(&self, name: &str) -> Result<()> {
         match self.repo.find_reference(name) {
-            Ok(mut r) => r.delete().with_context(|| format!("could not delete {name}")),
+            Ok(mut r) => r
+                .delete()
+                .with_context(|| format!("could not delete {name}")),
             Err(e) if e.code() == ErrorCode::NotFound => Ok(()),
             Err(e) => Err(anyhow!(e).context(format!("could not read {name}"))),
         }

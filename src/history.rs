@@ -10,7 +10,7 @@ use crate::app::Ctx;
 use crate::commands::init::detect_development;
 use crate::config::Config;
 use crate::error::Refusal;
-use crate::git::{Oid, Repo};
+use crate::git::{Oid, PathSet, Repo};
 use crate::record::{MARKER, ReleaseRecord};
 
 /// A hotfix release: its tag, the commit it names, and its record.
@@ -55,52 +55,107 @@ pub enum Presence {
     Missing,
 }
 
-/// Checks each release against `dev_tip`: reachable in one walk, then by patch id for the rest.
+/// Checks each release against `dev_tip`: reachable, else every commit of the hotfix there as
+/// the same patch, made after the two diverged (what `git cherry` reports).
+///
+/// One walk of the development history answers reachability. For the releases it did not
+/// reach, the hotfix commits' patches are looked for in that same history, cheapest test first
+/// (as git does): only a commit that touches one of their files is compared path by path, and
+/// only one that changes exactly the same paths gets a patch id.
 pub fn presence(repo: &Repo, dev_tip: Oid, releases: &[Release]) -> Result<Vec<Presence>> {
     let wanted: HashSet<Oid> = releases.iter().map(|r| r.commit).collect();
-    let reachable = repo.reachable_among(dev_tip, &wanted)?;
-    let mut dev_patches: HashMap<Oid, HashSet<Oid>> = HashMap::new();
-    let mut out = Vec::with_capacity(releases.len());
-    for r in releases {
-        if reachable.contains(&r.commit) {
-            out.push(Presence::Merged);
+    let (reachable, history) = repo.reachable_among(&[dev_tip], &wanted)?;
+    let mut out: Vec<Presence> = releases
+        .iter()
+        .map(|r| {
+            if reachable.contains(&r.commit) {
+                Presence::Merged
+            } else {
+                Presence::Missing
+            }
+        })
+        .collect();
+    let Some(history) = history else {
+        return Ok(out);
+    };
+
+    // Per release not reached: each of its commits' paths and patch id (`None`: a merge or an
+    // empty commit, which carries no change of its own). A commit that cannot be read, or an
+    // empty list, leaves the release missing.
+    type Patch = Option<(Vec<Vec<u8>>, Oid)>;
+    let mut pending: Vec<(usize, Vec<Patch>)> = Vec::new();
+    let mut files = PathSet::default();
+    let mut shapes: HashSet<Vec<Vec<u8>>> = HashSet::new();
+    for (i, r) in releases.iter().enumerate() {
+        if out[i] == Presence::Merged || r.record.commits.is_empty() {
             continue;
         }
-        // The same patch on the development branch since the two diverged (`git cherry`).
-        let base = repo.merge_base(dev_tip, r.commit)?;
-        let key = base.unwrap_or(dev_tip);
-        let ids = match dev_patches.entry(key) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let mut ids = HashSet::new();
-                for c in repo.commit_ids_between(base, dev_tip)? {
-                    if let Some(id) = repo.patch_id(c)? {
-                        ids.insert(id);
-                    }
+        let patches: Option<Vec<Patch>> = r
+            .record
+            .commits
+            .iter()
+            .map(|c| {
+                let oid = Oid::from_str(c).ok()?;
+                let mut paths = repo.commit_changed_paths(oid).ok()?;
+                paths.sort();
+                match repo.patch_id(oid).ok()? {
+                    Some(id) => Some(Some((paths, id))),
+                    None => Some(None),
                 }
-                e.insert(ids)
+            })
+            .collect();
+        let Some(patches) = patches else { continue };
+        for (paths, _) in patches.iter().flatten() {
+            for p in paths {
+                files.insert(p);
             }
-        };
-        let mut all = !r.record.commits.is_empty();
-        for c in &r.record.commits {
-            let Ok(oid) = Oid::from_str(c) else {
-                all = false;
-                break;
-            };
-            match repo.patch_id(oid) {
-                Ok(Some(id)) if ids.contains(&id) => {}
-                Ok(None) => {} // a merge or empty commit carries no change of its own
-                _ => {
-                    all = false;
+            shapes.insert(paths.clone());
+        }
+        pending.push((i, patches));
+    }
+    if pending.is_empty() {
+        return Ok(out);
+    }
+
+    // The development commits with one of those patches, by patch id.
+    let mut on_dev: HashMap<Oid, Vec<Oid>> = HashMap::new();
+    if !files.is_empty() {
+        for (d, mut paths) in repo.commits_touching(&history, &files)? {
+            paths.sort();
+            if !shapes.contains(&paths) {
+                continue;
+            }
+            if let Some(id) = repo.patch_id_of(d, &paths)? {
+                on_dev.entry(id).or_default().push(d);
+            }
+        }
+    }
+    // ... and made after the release diverged: not in the release's own history. One walk of
+    // the releases' histories rules that out for every commit found; only one that is there
+    // too (a patch applied before the release branched, reverted, and made again in the fix)
+    // needs a question of its own.
+    let found: HashSet<Oid> = on_dev.values().flatten().copied().collect();
+    let starts: Vec<Oid> = pending.iter().map(|(i, _)| releases[*i].commit).collect();
+    let (in_releases, _) = repo.reachable_among(&starts, &found)?;
+    for (i, patches) in pending {
+        let release = releases[i].commit;
+        let mut all = true;
+        for (_, id) in patches.iter().flatten() {
+            let mut seen = false;
+            for &d in on_dev.get(id).map(Vec::as_slice).unwrap_or_default() {
+                if !in_releases.contains(&d) || !repo.is_ancestor(d, release)? {
+                    seen = true;
                     break;
                 }
             }
+            if !seen {
+                all = false;
+                break;
+            }
         }
-        out.push(if all {
-            Presence::CherryPicked
-        } else {
-            Presence::Missing
-        });
+        if all {
+            out[i] = Presence::CherryPicked;
+        }
     }
     Ok(out)
 }

@@ -180,10 +180,20 @@ pub fn run_with(ui: &Ui, hook: &Hook, on_spawn: impl FnOnce(u32) -> Result<()>) 
             Stdio::null()
         })
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        // Its own group: a timeout or Ctrl-C can take down everything it started, and the
-        // terminal's Ctrl-C reaches hotfix, which decides.
-        .process_group(0);
+        .stderr(Stdio::piped());
+    // Its own session, so its own process group: a timeout or Ctrl-C can take down everything
+    // it started, and the terminal's Ctrl-C reaches hotfix, which decides. A session also has
+    // no controlling terminal, so a prompt that opens /dev/tty (ssh, sudo) fails at once
+    // instead of stopping the command forever in the background.
+    // SAFETY: setsid(2) is async-signal-safe, the only kind of call allowed after fork.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
     if interrupted() {
         return Ok(Outcome {
             exit_code: None,

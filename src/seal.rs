@@ -63,6 +63,8 @@ pub struct Tamper {
     pub edits: Vec<String>,
     /// The entry with the sealed values put back, when the seal could be read.
     pub restored: Option<Hotfix>,
+    /// The seal itself is missing or damaged: a repository state to repair, not a gate's no.
+    pub seal_unusable: bool,
 }
 
 impl Tamper {
@@ -86,11 +88,13 @@ impl Tamper {
 
     /// The refusal of a command that would act on the edited state.
     pub fn refusal(&self, doing: &str) -> Refusal {
-        Refusal::gate(format!(
-            "{doing} refused: {}; nothing was run",
-            self.sentence()
-        ))
-        .hint(self.hint())
+        let sentence = format!("{doing} refused: {}; nothing was run", self.sentence());
+        let refusal = if self.seal_unusable {
+            Refusal::usage(sentence)
+        } else {
+            Refusal::gate(sentence)
+        };
+        refusal.hint(self.hint())
     }
 }
 
@@ -129,13 +133,13 @@ pub fn seal_start(repo: &Repo, h: &Hotfix) -> Result<()> {
 fn existing(repo: &Repo, branch: &str) -> Result<Seal> {
     match read(repo, branch)? {
         Some(Ok(seal)) => Ok(seal),
-        Some(Err(e)) => Err(Refusal::gate(format!(
+        Some(Err(e)) => Err(Refusal::usage(format!(
             "the seal of {branch} ({}) is damaged: {e}",
             seal_ref(branch)
         ))
         .hint("give the hotfix up with `hotfix abort` and start again")
         .into()),
-        None => Err(Refusal::gate(format!(
+        None => Err(Refusal::usage(format!(
             "the seal of {branch} ({}) is missing, so hotfix cannot vouch for its state",
             seal_ref(branch)
         ))
@@ -165,6 +169,11 @@ pub fn check(repo: &Repo, h: &Hotfix) -> Result<Option<Tamper>> {
         name: h.name.clone(),
         edits,
         restored,
+        seal_unusable: false,
+    };
+    let unusable = |edit: String| Tamper {
+        seal_unusable: true,
+        ..tamper(vec![edit], None)
     };
     let found = match read(repo, &h.branch)? {
         // a seal left by an earlier hotfix of the same branch is not this start's
@@ -176,13 +185,10 @@ pub fn check(repo: &Repo, h: &Hotfix) -> Result<Option<Tamper>> {
     let seal = match found {
         Some(Ok(seal)) => seal,
         Some(Err(e)) => {
-            return Ok(Some(tamper(
-                vec![format!(
-                    "its seal {} does not parse ({e})",
-                    seal_ref(&h.branch)
-                )],
-                None,
-            )));
+            return Ok(Some(unusable(format!(
+                "its seal {} does not parse ({e})",
+                seal_ref(&h.branch)
+            ))));
         }
         // `start` seals the entry as it opens it: an interrupted one holds nothing a gate
         // trusts, and a test record or an override in it was not written by hotfix
@@ -197,13 +203,10 @@ pub fn check(repo: &Repo, h: &Hotfix) -> Result<Option<Tamper>> {
             return Ok((!edits.is_empty()).then(|| tamper(edits, None)));
         }
         None => {
-            return Ok(Some(tamper(
-                vec![format!(
-                    "its seal {} is missing (the entry was written by hand, or the ref deleted)",
-                    seal_ref(&h.branch)
-                )],
-                None,
-            )));
+            return Ok(Some(unusable(format!(
+                "its seal {} is missing (the entry was written by hand, or the ref deleted)",
+                seal_ref(&h.branch)
+            ))));
         }
     };
     let mut edits = start_edits(&seal.start, h)?;

@@ -8,6 +8,7 @@ use crate::commands::init::detect_development;
 use crate::error::Refusal;
 use crate::git::{Head, short};
 use crate::state::DeployPhase;
+use crate::steps::deploy;
 
 pub fn abort(ctx: &Ctx, args: &AbortArgs) -> Result<()> {
     let repo = &ctx.repo;
@@ -24,18 +25,32 @@ pub fn abort(ctx: &Ctx, args: &AbortArgs) -> Result<()> {
     let tip = repo.branch_tip(&h.branch)?;
 
     // Read-only checks first: nothing changes unless all of them pass.
-    if let Some(d) = h
-        .deploy
-        .as_ref()
-        .filter(|d| matches!(d.phase, DeployPhase::Tagged | DeployPhase::Released))
+    // The phase as the repository shows it: a tag made just before a kill is a release.
+    if let Some(d) = h.deploy.as_ref()
         && !args.force
     {
-        return Err(Refusal::usage(format!(
-            "{} was already released as {}; abandoning it now would leave the fix never merged back",
-            h.branch, d.tag
-        ))
-        .hint("run `hotfix merge-back`; or `hotfix abort --force` to forget it anyway (verify-merged will go on reporting it)")
-        .into());
+        match deploy::phase(repo, d) {
+            DeployPhase::Tagged | DeployPhase::Released => {
+                return Err(Refusal::usage(format!(
+                    "{} was already released as {}; abandoning it now would leave the fix never merged back",
+                    h.branch, d.tag
+                ))
+                .hint("run `hotfix merge-back`; or `hotfix abort --force` to forget it anyway (verify-merged will go on reporting it)")
+                .into());
+            }
+            DeployPhase::Deploying | DeployPhase::Verifying => {
+                return Err(Refusal::usage(format!(
+                    "a deploy of {} as {} was interrupted before it finished, so production may be half-deployed",
+                    h.branch, d.tag
+                ))
+                .hint(format!(
+                    "finish it with `hotfix deploy` (it asks before deploying again), or check production by hand (log: {}) and then `hotfix abort --force`",
+                    d.log
+                ))
+                .into());
+            }
+            DeployPhase::Failed => {}
+        }
     }
     let back_to = if on_branch {
         repo.require_clean("aborting the hotfix")?;

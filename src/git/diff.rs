@@ -101,7 +101,8 @@ impl Repo {
         // time doing so: the guard must stay as fast as `git diff --shortstat`.
         git2::opts::strict_hash_verification(false);
         let attributes = self.has_diff_attributes();
-        let diff = tree_diff(&self.repo, base, head)?;
+        let paths = changed_paths(&self.repo, base, head)?;
+        let diff = tree_diff(&self.repo, base, head, &paths)?;
         let files = diff.deltas().len();
         let threads = if files < PARALLEL_MIN_FILES {
             1
@@ -152,7 +153,7 @@ impl Repo {
                         let repo = Repository::open(git_dir).with_context(|| {
                             format!("could not open the repository at {}", git_dir.display())
                         })?;
-                        let diff = tree_diff(&repo, base, head)?;
+                        let diff = tree_diff(&repo, base, head, &paths)?;
                         anyhow::ensure!(
                             diff.deltas().len() == files,
                             "the diff of {base} against {head} came out differently on another thread"
@@ -194,8 +195,28 @@ impl Repo {
     }
 }
 
-/// The tree-to-tree diff of two commits, renames detected.
-fn tree_diff(repo: &Repository, base: Oid, head: Oid) -> Result<Diff<'_>> {
+/// The paths that differ between two commits' trees, found reading only the subtrees that
+/// differ.
+fn changed_paths(repo: &Repository, base: Oid, head: Oid) -> Result<Vec<Vec<u8>>> {
+    let tree = |oid: Oid| {
+        repo.find_commit(oid)
+            .map(|c| c.tree_id())
+            .with_context(|| format!("could not read commit {oid}"))
+    };
+    let mut paths = Vec::new();
+    super::treediff::changed_paths(repo, Some(tree(base)?), Some(tree(head)?), &mut paths)?;
+    Ok(paths)
+}
+
+/// The tree-to-tree diff of two commits, renames detected, limited to `paths` (from
+/// `changed_paths`: every path that differs, so nothing is left out). libgit2 alone would read
+/// every subtree of both sides, which was most of the time of a diff of a few files.
+fn tree_diff<'r>(
+    repo: &'r Repository,
+    base: Oid,
+    head: Oid,
+    paths: &[Vec<u8>],
+) -> Result<Diff<'r>> {
     let tree = |oid: Oid| {
         repo.find_commit(oid)
             .and_then(|c| c.tree())
@@ -203,7 +224,14 @@ fn tree_diff(repo: &Repository, base: Oid, head: Oid) -> Result<Diff<'_>> {
     };
     let (old, new) = (tree(base)?, tree(head)?);
     let mut opts = DiffOptions::new();
-    opts.include_typechange(true);
+    opts.include_typechange(true).disable_pathspec_match(true);
+    for p in paths {
+        opts.pathspec(p.as_slice());
+    }
+    if paths.is_empty() {
+        // no pathspec means every path; no tree has an entry named `.git`
+        opts.pathspec(".git");
+    }
     let mut diff = repo
         .diff_tree_to_tree(Some(&old), Some(&new), Some(&mut opts))
         .with_context(|| format!("could not diff {base} against {head}"))?;

@@ -138,20 +138,29 @@ impl Repo {
         Ok(id)
     }
 
-    /// Gives up the merge in progress: the checked-out branch's files back as its commit has
-    /// them (what `git merge --abort` does), MERGE_HEAD removed.
+    /// Gives up the merge in progress the way `git merge --abort` does: the files the merge
+    /// touched back as the checked-out commit has them, MERGE_HEAD removed, and other local
+    /// changes kept. libgit2 has no `reset --merge` (its hard reset would also throw away
+    /// unrelated uncommitted edits), so this runs the `git` program.
     pub fn abort_merge(&self) -> Result<()> {
-        let head = self
-            .repo
-            .head()
-            .and_then(|h| h.peel_to_commit())
-            .context("could not read HEAD")?;
-        self.repo
-            .reset(head.as_object(), git2::ResetType::Hard, None)
-            .context("could not restore the branch as it was before the merge")?;
-        self.repo
-            .cleanup_state()
-            .context("could not clear the merge state")?;
+        let out = self
+            .git_command()?
+            .args(["merge", "--abort"])
+            .output()
+            .context("could not run `git merge --abort`")?;
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let reason = stderr
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or("no message");
+            return Err(crate::error::Refusal::usage(format!(
+                "`git merge --abort` failed and the merge is still in progress: {reason}"
+            ))
+            .hint("fix what git reports, then `git merge --abort` yourself or run `hotfix merge-back --abort` again")
+            .into());
+        }
         Ok(())
     }
 

@@ -94,25 +94,34 @@ impl Repo {
         Ok(())
     }
 
-    /// Which of `wanted` are reachable from `from`, in one walk of the history (stops early
-    /// once every wanted commit was seen).
-    pub fn reachable_among(&self, from: Oid, wanted: &HashSet<Oid>) -> Result<HashSet<Oid>> {
+    /// Which of `wanted` are reachable from any of `from`, in one walk of the history that
+    /// stops once every wanted commit was seen. When some were not, the walk went through the
+    /// whole history: it is returned as well (newest first), for the caller's next question.
+    pub fn reachable_among(
+        &self,
+        from: &[Oid],
+        wanted: &HashSet<Oid>,
+    ) -> Result<(HashSet<Oid>, Option<Vec<Oid>>)> {
         let mut found = HashSet::new();
         if wanted.is_empty() {
-            return Ok(found);
+            return Ok((found, None));
         }
         let mut walk = self.repo.revwalk().context("could not walk history")?;
-        walk.push(from).context("could not walk history")?;
+        for &f in from {
+            walk.push(f).context("could not walk history")?;
+        }
+        let mut history = Vec::new();
         for oid in walk {
             let oid = oid.context("could not walk history")?;
+            history.push(oid);
             if wanted.contains(&oid) {
                 found.insert(oid);
                 if found.len() == wanted.len() {
-                    break;
+                    return Ok((found, None));
                 }
             }
         }
-        Ok(found)
+        Ok((found, Some(history)))
     }
 
     /// The commits of `to` not in `from` (`git rev-list from..to`), newest first.
@@ -135,14 +144,34 @@ impl Repo {
         if c.parent_count() > 1 {
             return Ok(None);
         }
+        let paths = self.commit_changed_paths(commit)?;
+        self.patch_id_of(commit, &paths)
+    }
+
+    /// The patch id of a commit that is not a merge, given the paths it changes (from
+    /// `commit_changed_paths`): only those are diffed, so only the subtrees leading to them are
+    /// read. `None` when it changes nothing.
+    pub fn patch_id_of(&self, commit: Oid, paths: &[Vec<u8>]) -> Result<Option<Oid>> {
+        if paths.is_empty() {
+            return Ok(None);
+        }
+        let c = self
+            .repo
+            .find_commit(commit)
+            .with_context(|| format!("could not read commit {commit}"))?;
         let new = c.tree().context("could not read a tree")?;
         let old = match c.parent(0) {
             Ok(p) => Some(p.tree().context("could not read a tree")?),
             Err(_) => None,
         };
+        let mut opts = git2::DiffOptions::new();
+        opts.disable_pathspec_match(true);
+        for p in paths {
+            opts.pathspec(p.as_slice());
+        }
         let diff = self
             .repo
-            .diff_tree_to_tree(old.as_ref(), Some(&new), None)
+            .diff_tree_to_tree(old.as_ref(), Some(&new), Some(&mut opts))
             .context("could not diff a commit")?;
         if diff.deltas().len() == 0 {
             return Ok(None);

@@ -9,10 +9,10 @@ use anyhow::{Context, Result};
 
 use crate::app::Ctx;
 use crate::cli::OverrideArgs;
-use crate::config::{self, Config};
+use crate::config;
 use crate::error::Refusal;
 use crate::fault;
-use crate::git::{Oid, Repo, short};
+use crate::git::{Head, Oid, Repo, short};
 use crate::process::{self, Hook};
 use crate::record::{self, ReleaseRecord};
 use crate::state::{DeployPhase, DeployRecord, Hotfix};
@@ -57,6 +57,9 @@ pub fn checked_out(ctx: &Ctx, state: &crate::state::State) -> Result<Hotfix> {
 /// Deploys the tree at the tip of `h`'s branch (the checked-out HEAD).
 pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
     let repo = &ctx.repo;
+    // Held until this function returns: two deploys at once would run the hooks twice and race
+    // for the tag. It is also what keeps `save` from overwriting another run's record.
+    let _lock = deploy_lock(repo)?;
     crate::seal::verify(repo, h, "deploy")?;
     let (_, tip) = repo.current_branch()?;
     let tree = repo.tree_of(tip)?;
@@ -106,7 +109,31 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
     }
 
     // Read-only checks first: nothing runs unless all of them pass.
-    repo.require_clean("deploying")?;
+    // The hooks run in the repo root, so what is there is what they ship: an untracked file
+    // counts as much as an edited one.
+    let dirty = dirty_paths(repo, 4)?;
+    if !dirty.is_empty() {
+        return Err(Refusal::usage(format!(
+            "the working tree has uncommitted or untracked files ({}); the deploy hooks run in it, so it must be exactly the checked tree",
+            crate::git::few_paths(&dirty)
+        ))
+        .hint("commit them, or set them aside with `git stash -u`; nothing was run")
+        .into());
+    }
+    let production = &h.policy.branches.production;
+    if !production.is_empty()
+        && let Some(other) = repo.worktree_of(production)
+    {
+        return Err(Refusal::gate(format!(
+            "the production branch {production} is checked out in another worktree ({}); moving it there would leave that worktree showing a revert",
+            other.display()
+        ))
+        .hint(format!(
+            "switch that worktree to another branch (`git -C {} switch --detach`), then deploy again; nothing was run",
+            other.display()
+        ))
+        .into());
+    }
     if opts.push && repo.remote_for(Some(&h.branch))?.is_none() {
         // known before anything runs: refusing now beats a release that cannot be pushed
         return Err(Refusal::usage(
@@ -144,7 +171,6 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
     }
     let (tag, version) = new_version(ctx, h, opts.version)?;
     let cfg = &deploy_policy(ctx, h)?;
-    let production = &h.policy.branches.production;
     if !production.is_empty() {
         // The local branch and the remote's as last fetched: either must move forward only.
         let remote = repo.remote_for(Some(&h.branch))?;
@@ -235,7 +261,7 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
         ctx.ui
             .warn("no verify command is configured (deploy.verify): production was not checked");
     } else {
-        let attempts = cfg.verify_retries + 1;
+        let attempts = cfg.verify_retries.saturating_add(1);
         let mut passed = false;
         for attempt in 1..=attempts {
             let outcome = process::run(ctx.ui, &hook("verify", &cfg.verify))?;
@@ -273,6 +299,19 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
         }
     }
 
+    // The hooks ran in the working tree: if it moved under them, what ran may not be the tree
+    // the gates passed, and the tag must not vouch for it.
+    let still = matches!(repo.head()?, Head::Branch(ref b, at) if *b == h.branch && at == tip);
+    if !still || !dirty_paths(repo, 1)?.is_empty() {
+        return failed(
+            ctx,
+            h,
+            &mut rec,
+            &hook("rollback", &cfg.rollback),
+            "the working tree changed during the deploy; what ran may not be what was checked"
+                .to_string(),
+        );
+    }
     let record = build_record(ctx, h, tip, tree, &tag, &version.to_string())?;
     fault::point("deploy-before-tag");
     repo.create_annotated_tag(&tag, tip, &record.tag_message()?)?;
@@ -507,7 +546,7 @@ pub fn explain(
 /// The phase of a deploy as the repository shows it: a run killed between making the release tag
 /// and recording it left the state at deploying or verifying, but a tag of this name on this
 /// commit, carrying the record of this tree, can only have been made after a verified deploy.
-fn phase(repo: &Repo, d: &DeployRecord) -> DeployPhase {
+pub(crate) fn phase(repo: &Repo, d: &DeployRecord) -> DeployPhase {
     if !matches!(d.phase, DeployPhase::Deploying | DeployPhase::Verifying) {
         return d.phase;
     }
@@ -541,6 +580,14 @@ fn failed(
     } else {
         ctx.ui.status("Rolling back…");
         match process::run(ctx.ui, rollback) {
+            Ok(o) if o.interrupted => {
+                sentence.push_str("; the rollback was interrupted");
+                rec.phase = DeployPhase::Failed;
+                rec.failure = Some(sentence);
+                rec.finished_at = Some(jiff::Timestamp::now());
+                save(ctx, &h.branch, rec)?;
+                return Err(Refusal::Interrupted.into());
+            }
             Ok(o) if o.success() => sentence.push_str("; rollback ran"),
             Ok(o) => {
                 sentence.push_str(&format!("; the rollback failed too ({})", o.describe(None)))
@@ -567,18 +614,18 @@ fn deploy_policy(ctx: &Ctx, h: &Hotfix) -> Result<config::Deploy> {
     if !h.policy.deploy.command.trim().is_empty() {
         return Ok(h.policy.deploy.clone());
     }
-    // the committed file of the tree being judged: an uncommitted edit cannot choose the command
-    let now = Config::load_committed(&ctx.repo, ctx.repo.current_branch()?.1)?;
-    if now.deploy.command.trim().is_empty() {
+    // the team's policy on the development branch, never the hotfix branch's: a fix must not
+    // choose how (or whether) production is verified
+    let (dev, team) = crate::steps::team_policy(ctx, h)?;
+    if team.deploy.command.trim().is_empty() {
         return Err(Refusal::gate("no deploy command is configured for this hotfix (deploy.command is empty)")
-            .hint("set deploy.command in hotfix.toml and commit it on the hotfix branch (it runs with the HOTFIX_* variables in its environment); nothing was run")
+            .hint(format!("set deploy.command in hotfix.toml and commit it on {dev} (it runs with the HOTFIX_* variables in its environment); nothing was run"))
             .into());
     }
     ctx.ui.status(format!(
-        "this hotfix's policy (taken at start) has no deploy command; using [deploy] from the committed {}",
-        config::FILE_NAME
+        "this hotfix's policy (taken at start) has no deploy command; using [deploy] committed on {dev}"
     ));
-    Ok(now.deploy)
+    Ok(team.deploy)
 }
 
 /// The new tag and version: `--version`, or the base version with the patch number raised.
@@ -739,6 +786,8 @@ fn reload(ctx: &Ctx, branch: &str) -> Result<Hotfix> {
         .ok_or_else(|| Refusal::usage(format!("{branch} is no longer in progress")).into())
 }
 
+/// Only `run` writes a deploy record, and it holds the deploy lock throughout, so the record
+/// replaced here is this run's own (or one a killed run left), never a live run's.
 fn save(ctx: &Ctx, branch: &str, rec: &DeployRecord) -> Result<()> {
     ctx.store.update(|s| {
         let e = s
@@ -748,4 +797,50 @@ fn save(ctx: &Ctx, branch: &str, rec: &DeployRecord) -> Result<()> {
         e.deploy = Some(rec.clone());
         Ok(())
     })
+}
+
+/// Tracked changes and untracked, non-ignored files in the working tree, at most `limit`.
+fn dirty_paths(repo: &Repo, limit: usize) -> Result<Vec<String>> {
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(true)
+        .recurse_untracked_dirs(false)
+        .include_ignored(false)
+        .exclude_submodules(true);
+    let statuses = repo
+        .raw()
+        .statuses(Some(&mut opts))
+        .context("could not read the working tree's status")?;
+    Ok(statuses
+        .iter()
+        .filter(|s| !s.status().is_empty() && !s.status().is_ignored())
+        .take(limit)
+        .map(|s| String::from_utf8_lossy(s.path_bytes()).into_owned())
+        .collect())
+}
+
+/// The exclusive deploy lock of this repository (shared by its worktrees), or a refusal when
+/// another deploy holds it. Released when the file is dropped, or by the kernel when the
+/// process dies, so a killed deploy never leaves it stuck.
+fn deploy_lock(repo: &Repo) -> Result<std::fs::File> {
+    let dir = repo.common_dir().join("hotfix");
+    std::fs::create_dir_all(&dir).with_context(|| format!("could not create {}", dir.display()))?;
+    let path = dir.join("deploy.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("could not open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Refusal::usage(format!(
+            "a deploy is already running in this repository ({})",
+            path.display()
+        ))
+        .hint("wait for it to finish, then run the command again; nothing was run")
+        .into()),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(anyhow::Error::new(e).context(format!("could not lock {}", path.display())))
+        }
+    }
 }

@@ -34,7 +34,7 @@ pub fn merge_back(ctx: &Ctx, args: &MergeBackArgs) -> Result<()> {
         return run_targets(ctx, &h);
     }
     if let Some(h) = in_progress {
-        if ctx.repo.merge_head()?.is_none() {
+        if our_merge_head(ctx, &h, "`hotfix merge-back`")?.is_none() {
             ctx.repo.require_clean("merge-back")?;
             // Killed before the merge began, or the merge was committed by hand: the repository
             // says where it stands, and merge-back goes on from there.
@@ -85,7 +85,8 @@ pub fn explain(repo: &Repo, h: &Hotfix) -> Option<(Step, Option<String>, String)
     if let Some(c) = &m.current {
         if c.conflicts.is_empty() {
             let on_branch = matches!(repo.head(), Ok(Head::Branch(ref b, _)) if *b == c.branch);
-            if on_branch && repo.merge_head().ok().flatten().is_some() {
+            let ours = repo.merge_head().ok().flatten();
+            if on_branch && ours.is_some() && ours == released_commit(h).ok() {
                 let conflicts = repo.conflicted_paths().unwrap_or_default();
                 let (what, next) = if conflicts.is_empty() {
                     (
@@ -198,7 +199,10 @@ fn released_hotfix(ctx: &Ctx, state: &crate::state::State) -> Result<Hotfix> {
     }
 }
 
-/// The development branch first, then every release line matching `also_merge_into`.
+/// The development branch first, then every release line matching `also_merge_into` that
+/// already contains the hotfix's base. A line cut before the base (an older release) is left
+/// out with a warning: merging the fix there would bring the whole newer release with it.
+/// The development branch is always a target, whatever its history.
 pub fn targets(ctx: &Ctx, h: &Hotfix) -> Result<Vec<String>> {
     let dev = development_branch(ctx, h)?;
     let mut out = vec![dev.clone()];
@@ -221,7 +225,31 @@ pub fn targets(ctx: &Ctx, h: &Hotfix) -> Result<Vec<String>> {
         }
     }
     extra.sort();
-    out.extend(extra);
+    let base = Oid::from_str(&h.base_commit)
+        .with_context(|| format!("the hotfix's base commit {} is not valid", h.base_commit))?;
+    let mut older = Vec::new();
+    for name in extra {
+        let tip = match ctx.repo.branch_tip(&name)? {
+            Some(t) => Some(t),
+            None => remote_tip(ctx, &name)?,
+        };
+        match tip {
+            Some(t) if !ctx.repo.is_ancestor(base, t)? => older.push(name),
+            _ => out.push(name),
+        }
+    }
+    if !older.is_empty() {
+        let range = match released_commit(h) {
+            Ok(fix) => format!("{}..{}", short(base), short(fix)),
+            Err(_) => format!("{}..{}", short(base), h.branch),
+        };
+        ctx.ui.warn(format!(
+            "not merging into {}: {} not contain the hotfix's base {}, so a merge would bring in the whole newer release; to fix an older line, cherry-pick the fix there (`git cherry-pick {range}`)",
+            older.join(", "),
+            if older.len() == 1 { "it does" } else { "they do" },
+            short(base),
+        ));
+    }
     Ok(out)
 }
 
@@ -455,7 +483,7 @@ fn continue_current(ctx: &Ctx, h: &Hotfix, again: bool) -> Result<Hotfix> {
             }
         })
     };
-    match repo.merge_head()? {
+    match our_merge_head(ctx, h, "`hotfix merge-back`")? {
         Some(_) => {
             match repo.head()? {
                 Head::Branch(b, _) if b == cur.branch => {}
@@ -480,7 +508,15 @@ fn continue_current(ctx: &Ctx, h: &Hotfix, again: bool) -> Result<Hotfix> {
                 .hint("edit the files, `git add` them, then `hotfix merge-back --continue`")
                 .into());
             }
-            repo.commit_merge(&merge_message(h, &rec.tag, &cur.target))?;
+            let tip = repo.commit_merge(&merge_message(h, &rec.tag, &cur.target))?;
+            if !repo.is_ancestor(commit, tip)? {
+                return Err(Refusal::usage(format!(
+                    "the merge committed on {} does not contain {}",
+                    cur.branch, rec.tag
+                ))
+                .hint("check the branch with `git log`, then run `hotfix merge-back` to merge it again")
+                .into());
+            }
         }
         None => {
             // Committed (or given up) by hand: the repository decides.
@@ -517,7 +553,8 @@ fn abort(ctx: &Ctx, h: &Hotfix) -> Result<()> {
     let rec = h.merge_back.as_ref().context("merge-back has no record")?;
     let cur = rec.current.as_ref().context("no merge in progress")?;
     let on_branch = matches!(repo.head()?, Head::Branch(ref b, _) if *b == cur.branch);
-    if on_branch && repo.merge_head()?.is_some() {
+    // Only the merge merge-back made is given up; someone else's is not ours to throw away.
+    if our_merge_head(ctx, h, "`hotfix merge-back --abort` again")?.is_some() && on_branch {
         repo.abort_merge()?;
     }
     let before = Oid::from_str(&cur.before)?;
@@ -545,6 +582,33 @@ fn abort(ctx: &Ctx, h: &Hotfix) -> Result<()> {
         short(before)
     ));
     Ok(())
+}
+
+/// The merge in progress, when it is the merge of the released commit; `None` when no merge is
+/// in progress. Any other merge (the user gave ours up with git and started their own) is
+/// refused, naming `then` as the command to run once it is finished or aborted.
+fn our_merge_head(ctx: &Ctx, h: &Hotfix, then: &str) -> Result<Option<Oid>> {
+    let Some(merging) = ctx.repo.merge_head()? else {
+        return Ok(None);
+    };
+    let commit = released_commit(h)?;
+    if merging == commit {
+        return Ok(Some(merging));
+    }
+    let tag = h
+        .merge_back
+        .as_ref()
+        .map(|m| m.tag.clone())
+        .unwrap_or_else(|| short(commit));
+    let on = match ctx.repo.head()? {
+        Head::Branch(b, _) => b,
+        _ => "HEAD".to_string(),
+    };
+    Err(Refusal::usage(format!(
+        "the merge in progress on {on} is not the merge of {tag}"
+    ))
+    .hint(format!("finish or abort it with git, then {then}"))
+    .into())
 }
 
 /// Applies `change` to the hotfix's entry and returns the entry as saved.

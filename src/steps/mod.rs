@@ -140,3 +140,23 @@ pub fn gate_name(gate: crate::cli::Gate) -> &'static str {
         crate::cli::Gate::Test => "test",
     }
 }
+
+/// The team's policy as committed on the development branch now (local branch, else
+/// `origin/<branch>`; the defaults when it has no hotfix.toml), with the branch's name. Used
+/// only where the snapshot taken at start has no command at all: a hotfix branch can never
+/// choose a command that judges it.
+pub fn team_policy(
+    ctx: &crate::app::Ctx,
+    h: &crate::state::Hotfix,
+) -> anyhow::Result<(String, crate::config::Config)> {
+    let dev = merge_back::development_branch(ctx, h)?;
+    let tip = match ctx.repo.branch_tip(&dev)? {
+        Some(t) => Some(t),
+        None => ctx.repo.remote_branch_tip(&format!("origin/{dev}"))?,
+    };
+    let config = match tip {
+        Some(t) => crate::config::Config::load_committed(&ctx.repo, t)?,
+        None => crate::config::Config::default(),
+    };
+    Ok((dev, config))
+}

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 
 use crate::app::Ctx;
 use crate::cli::{Gate, TestArgs};
-use crate::config::{self, Config};
+use crate::config;
 use crate::error::Refusal;
 use crate::git::{Oid, short};
 use crate::process::{self, Hook, human_duration};
@@ -243,31 +243,28 @@ fn checked_out<'s>(ctx: &Ctx, state: &'s State) -> Result<&'s Hotfix> {
 }
 
 /// The `[test]` policy of this hotfix. The snapshot taken at `start` rules; but an empty command
-/// there is no policy at all, so a command set since in the working tree's hotfix.toml is used
-/// (adding a test can only tighten the gate).
+/// there is no policy at all, so a command the team has committed since on the development
+/// branch is used. Never one from the hotfix branch: an edit there must not choose the command
+/// that judges it (SPEC promise 3).
 fn test_policy(ctx: &Ctx, h: &Hotfix) -> Result<config::Test> {
     if !h.policy.test.command.trim().is_empty() {
         return Ok(h.policy.test.clone());
     }
-    // the committed file of the tree being judged: an uncommitted edit cannot choose the command
-    let now = Config::load_committed(&ctx.repo, ctx.repo.current_branch()?.1)?;
-    if now.test.command.trim().is_empty() {
-        let mut refusal = Refusal::gate(NO_COMMAND);
-        refusal = if h.policy.policy.allow_override {
-            refusal.hint(
-                "commit it on the hotfix branch and it applies to this hotfix; or skip the gate with `hotfix test --override test --reason <text>`",
-            )
+    let (dev, team) = steps::team_policy(ctx, h)?;
+    if team.test.command.trim().is_empty() {
+        let how = format!("commit it on {dev} and it applies to this hotfix too");
+        let hint = if h.policy.policy.allow_override {
+            format!("{how}; or skip the gate with `hotfix test --override test --reason <text>`")
         } else {
-            refusal.hint("commit it on the hotfix branch and it applies to this hotfix")
+            how
         };
-        return Err(refusal.into());
+        return Err(Refusal::gate(NO_COMMAND).hint(hint).into());
     }
     ctx.ui.status(format!(
-        "this hotfix's policy (taken at start) has no test command; using test.command from the committed {}: `{}`",
-        config::FILE_NAME,
-        now.test.command.trim()
+        "this hotfix's policy (taken at start) has no test command; using test.command committed on {dev}: `{}`",
+        team.test.command.trim()
     ));
-    Ok(now.test)
+    Ok(team.test)
 }
 
 /// A new log file under `<common git dir>/hotfix/logs/`, opened with a header saying what ran.

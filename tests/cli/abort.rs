@@ -1,7 +1,7 @@
 //! `hotfix abort`: back to where the hotfix started, the branch kept or deleted safely, and
 //! never a lost change.
 
-use crate::support::{Env, Repo, start_args};
+use crate::support::{Env, HOTFIX_BRANCH, Repo, Team, start_args};
 
 /// A released repository with a hotfix `x` started from `feature/x`.
 fn started_from_feature(env: &Env) -> Repo {
@@ -200,4 +200,60 @@ fn abort_leaves_no_hotfix_refs_behind() {
     repo.hotfix(&["abort", "--delete"]).ok();
     let refs = repo.git(&["for-each-ref", "--format=%(refname)", "refs/hotfix-seals/"]);
     assert_eq!(refs, "", "the seal of an abandoned hotfix is removed");
+}
+
+#[test]
+fn a_stash_on_the_hotfix_does_not_count_as_a_home_for_its_commits() {
+    let env = Env::new();
+    let repo = env.released_repo();
+    repo.start("login-500").ok();
+    repo.commit_file("app.txt", "fixed\n", "the fix");
+    let fix = repo.head();
+    // a stash commit has the fix as its parent, but dropping the stash would lose the fix
+    repo.write("app.txt", "work in progress\n");
+    repo.git(&["stash", "-q"]);
+    repo.refused(&["abort", "--delete"], 2, "no other branch or tag has");
+    assert!(repo.branches().contains(&"hotfix/login-500".to_string()));
+    assert_eq!(repo.rev("hotfix/login-500"), fix);
+}
+
+// ---- abort after a deploy began ----
+
+fn killed_at(t: &Team, point: &str) {
+    let run = t.hf_env(&["deploy"], &[("HOTFIX_FAULT", point)]);
+    assert!(
+        run.stderr.contains(&format!("fault injected at {point}")),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_tag_made_just_before_a_kill_counts_as_released() {
+    let t = Team::new();
+    t.gates_pass();
+    // killed after the tag, before the state said so: the state still reads "verifying"
+    killed_at(&t, "deploy-after-tag-before-state");
+    assert!(t.author.has_tag("v1.1.1"));
+    t.refused(&["abort"], 2, "was already released as v1.1.1")
+        .fails(2, "hotfix merge-back");
+    assert!(t.author.state_entry(HOTFIX_BRANCH).is_some());
+    t.hf(&["abort", "--force"]).ok();
+    assert!(t.author.state_entry(HOTFIX_BRANCH).is_none());
+}
+
+#[test]
+fn abort_during_an_interrupted_deploy_needs_force() {
+    let t = Team::new();
+    t.gates_pass();
+    killed_at(&t, "deploy-after-command");
+    let run = t.refused(&["abort"], 2, "production may be half-deployed");
+    assert!(
+        run.stderr.contains("hotfix abort --force"),
+        "{}",
+        run.stderr
+    );
+    assert!(t.author.state_entry(HOTFIX_BRANCH).is_some());
+    t.hf(&["abort", "--force"]).ok();
+    assert!(t.author.state_entry(HOTFIX_BRANCH).is_none());
 }

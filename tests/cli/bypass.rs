@@ -539,7 +539,7 @@ fn a_deleted_seal_is_caught() {
     let t = Team::new();
     t.gates_pass();
     t.author.git(&["update-ref", "-d", SEAL]);
-    deploy_refused(&t, 1, "is missing");
+    deploy_refused(&t, 2, "is missing");
     let run = status_reports(&t, "is missing");
     assert!(run.stdout.contains("not judged"), "{}", run.stdout);
     abort_works(&t);

@@ -322,7 +322,7 @@ fn a_failing_notify_warns_and_the_release_stands() {
 }
 
 #[test]
-fn no_deploy_command_is_a_gate_until_one_is_committed_on_the_branch() {
+fn no_deploy_command_is_a_gate_until_the_team_commits_one_on_develop() {
     let policy: Vec<&str> = DEPLOY_POLICY
         .lines()
         .map(|l| {
@@ -342,18 +342,34 @@ fn no_deploy_command_is_a_gate_until_one_is_committed_on_the_branch() {
     )
     .fails(
         1,
-        "set deploy.command in hotfix.toml and commit it on the hotfix branch",
+        "set deploy.command in hotfix.toml and commit it on develop",
     );
     assert!(!t.author.has_tag("v1.1.1"));
 
-    // the hooks committed on the branch are part of the tree that is reviewed and tested
+    // committed on the hotfix branch, it does not choose how its own fix is deployed
+    t.author.commit_file(
+        "hotfix.toml",
+        DEPLOY_POLICY,
+        "Configure the deploy on the branch",
+    );
+    t.gates_pass();
+    t.refused(
+        &["deploy"],
+        1,
+        "no deploy command is configured for this hotfix",
+    );
+    assert!(!t.author.has_tag("v1.1.1"));
+
+    // committed on develop, the team's policy, it applies
+    t.author.git(&["switch", "-q", "develop"]);
     t.author
         .commit_file("hotfix.toml", DEPLOY_POLICY, "Configure the deploy");
-    t.gates_pass();
+    t.author
+        .git(&["switch", "-q", crate::support::HOTFIX_BRANCH]);
     let run = t.hf(&["deploy"]).ok();
     assert!(
         run.stderr
-            .contains("has no deploy command; using [deploy] from the committed hotfix.toml"),
+            .contains("has no deploy command; using [deploy] committed on develop"),
         "{}",
         run.stderr
     );
@@ -596,4 +612,130 @@ fn a_remote_production_branch_that_cannot_fast_forward_is_refused_up_front() {
         "production cannot be fast-forwarded",
     );
     assert!(t.log("deploy.log").is_empty());
+}
+
+// ---- the working tree the hooks run in, one deploy at a time ----
+
+#[test]
+fn untracked_files_are_refused_before_anything_runs() {
+    let t = Team::new();
+    t.gates_pass();
+    // the hooks run in the repo root: a stray file there would ship with them
+    t.author.write("stray.txt", "not reviewed\n");
+    let run = t.refused(&["deploy"], 2, "untracked files (stray.txt)");
+    assert!(run.stderr.contains("git stash -u"), "{}", run.stderr);
+    assert!(run.stderr.contains("nothing was run"), "{}", run.stderr);
+    assert!(t.log("deploy.log").is_empty());
+    assert!(!t.author.has_tag("v1.1.1"));
+}
+
+#[test]
+fn a_working_tree_changed_during_the_deploy_rolls_back_and_makes_no_tag() {
+    // verify leaves a file behind in the repo root, where the hooks run
+    let t =
+        Team::with_policy(&DEPLOY_POLICY.replace("verify = \"", "verify = \"echo x > left.txt; "));
+    t.gates_pass();
+    let run = t.hf(&["deploy"]).fails(
+        1,
+        "the working tree changed during the deploy; what ran may not be what was checked",
+    );
+    assert!(run.stderr.contains("no tag was made"), "{}", run.stderr);
+    assert_eq!(t.log("deploy.log").len(), 1);
+    assert_eq!(t.log("rollback.log"), vec!["v1.1.1"]);
+    assert!(!t.author.has_tag("v1.1.1"));
+    assert!(t.notified().is_none());
+    let entry = t
+        .author
+        .state_entry(HOTFIX_BRANCH)
+        .expect("the hotfix is in progress");
+    assert_eq!(entry["deploy"]["phase"].as_str(), Some("failed"));
+}
+
+#[test]
+fn a_second_deploy_is_refused_while_one_holds_the_lock() {
+    let t = Team::new();
+    t.gates_pass();
+    let dir = t.author.git_dir().join("hotfix");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = std::fs::File::create(dir.join("deploy.lock")).unwrap();
+    lock.try_lock().expect("the lock is free before any deploy");
+    t.refused(
+        &["deploy"],
+        2,
+        "a deploy is already running in this repository",
+    )
+    .fails(2, "deploy.lock");
+    t.refused(
+        &["finish"],
+        2,
+        "a deploy is already running in this repository",
+    );
+    assert!(t.log("deploy.log").is_empty());
+    assert!(!t.author.has_tag("v1.1.1"));
+    // released with the first one: the next deploy goes ahead
+    drop(lock);
+    t.hf(&["deploy"]).ok();
+    assert!(t.author.has_tag("v1.1.1"));
+}
+
+#[test]
+fn verify_retries_beyond_the_bound_is_a_located_config_error() {
+    let t =
+        Team::released(&DEPLOY_POLICY.replace("verify_retries = 0", "verify_retries = 4294967295"));
+    let run = t.refused(&start_args("login-500", &[]), 2, "verify_retries");
+    assert!(run.stderr.contains("hotfix.toml:11:"), "{}", run.stderr);
+    assert!(run.stderr.contains("at most 100"), "{}", run.stderr);
+    assert!(!t.author.branches().contains(&HOTFIX_BRANCH.to_string()));
+}
+
+#[test]
+fn ctrl_c_during_the_rollback_exits_130_and_records_the_failure() {
+    // the rollback is interrupted the way a terminal's Ctrl-C would do it: SIGINT to hotfix
+    let t = Team::with_policy(
+        &DEPLOY_POLICY.replace("rollback = \"", "rollback = \"kill -INT $PPID; sleep 10; "),
+    );
+    t.gates_pass();
+    t.make_fail("verify");
+    t.hf(&["deploy"]).fails(130, "interrupted");
+    assert!(!t.author.has_tag("v1.1.1"));
+    let entry = t
+        .author
+        .state_entry(HOTFIX_BRANCH)
+        .expect("the hotfix is in progress");
+    assert_eq!(entry["deploy"]["phase"].as_str(), Some("failed"));
+    let failure = entry["deploy"]["failure"].as_str().unwrap_or_default();
+    assert!(
+        failure.contains("the rollback was interrupted"),
+        "{failure}"
+    );
+}
+
+#[test]
+fn a_production_branch_checked_out_in_another_worktree_is_refused_up_front() {
+    let policy = DEPLOY_POLICY.replace(
+        "development = \"develop\"",
+        "development = \"develop\"\nproduction = \"production\"",
+    );
+    let t = Team::released(&policy);
+    t.author.git(&["branch", "production", "v1.1.0"]);
+    t.hf(&start_args("login-500", &[])).ok();
+    t.fix(
+        "line 1\nversion 1.1\nline 3 fixed\n",
+        "Fix the checkout 500",
+    );
+    t.gates_pass();
+    let other = t.env.path().join("prod-wt");
+    t.author.git(&[
+        "worktree",
+        "add",
+        "-q",
+        other.to_str().unwrap(),
+        "production",
+    ]);
+    let run = t.refused(&["deploy"], 1, "checked out in another worktree");
+    assert!(run.stderr.contains("prod-wt"), "{}", run.stderr);
+    assert!(run.stderr.contains("nothing was run"), "{}", run.stderr);
+    assert!(t.log("deploy.log").is_empty());
+    assert!(!t.author.has_tag("v1.1.1"));
+    assert_eq!(t.author.rev("production"), t.author.rev("v1.1.0^{commit}"));
 }

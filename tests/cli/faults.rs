@@ -35,27 +35,44 @@ fn team() -> Team {
     Team::with_policy(&p)
 }
 
-/// The user's own files that no command may touch: one untracked, one ignored.
-struct Keep;
+/// The user's own files that no command may touch: one ignored, and one untracked where the
+/// command allows untracked files (deploy refuses them: they could be shipped).
+struct Keep {
+    untracked: bool,
+}
 
 impl Keep {
     const UNTRACKED: (&str, &str) = ("notes.txt", "what I saw in the logs\n");
     const IGNORED: (&str, &str) = ("local.env", "TOKEN=not-in-git\n");
 
     fn plant(repo: &Repo) -> Keep {
+        Keep::plant_files(repo, true)
+    }
+
+    /// Only the ignored file: for flows that deploy.
+    fn plant_ignored(repo: &Repo) -> Keep {
+        Keep::plant_files(repo, false)
+    }
+
+    fn plant_files(repo: &Repo, untracked: bool) -> Keep {
         std::fs::write(
             repo.git_dir().join("info").join("exclude"),
             format!("{}\n", Keep::IGNORED.0),
         )
         .unwrap();
-        repo.write(Keep::UNTRACKED.0, Keep::UNTRACKED.1);
+        if untracked {
+            repo.write(Keep::UNTRACKED.0, Keep::UNTRACKED.1);
+        }
         repo.write(Keep::IGNORED.0, Keep::IGNORED.1);
-        Keep
+        Keep { untracked }
     }
 
     #[track_caller]
     fn check(&self, repo: &Repo) {
         for (file, content) in [Keep::UNTRACKED, Keep::IGNORED] {
+            if file == Keep::UNTRACKED.0 && !self.untracked {
+                continue;
+            }
             assert_eq!(repo.read(file), content, "{file} was changed or lost");
         }
     }
@@ -378,7 +395,7 @@ fn test_killed_while_the_tests_run_leaves_nothing_running_and_runs_again() {
 /// Ready to deploy, with the user's files planted; returns them and the fix commit.
 fn ready() -> (Team, Keep, String) {
     let t = team();
-    let keep = Keep::plant(&t.author);
+    let keep = Keep::plant_ignored(&t.author);
     let fix = t.author.head();
     t.gates_pass();
     (t, keep, fix)
@@ -516,7 +533,9 @@ fn deploy_killed_before_the_command_is_undone_by_abort() {
     let (t, keep, fix) = ready();
     let point = "deploy-before-command";
     killed(&t.hf_env(&["deploy"], &[("HOTFIX_FAULT", point)]), point);
-    t.hf(&["abort"]).ok();
+    // the deploy may have started: abort says so and wants --force
+    t.hf(&["abort"]).fails(2, "half-deployed");
+    t.hf(&["abort", "--force"]).ok();
     assert_eq!(t.author.branch(), "develop");
     assert!(t.author.state_entry(HOTFIX_BRANCH).is_none());
     assert_eq!(t.author.rev(HOTFIX_BRANCH), fix, "the branch is kept");

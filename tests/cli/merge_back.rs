@@ -436,3 +436,134 @@ fn abort_of_a_released_hotfix_is_refused_unless_forced() {
     // forgotten, but not lost: verify-merged keeps reporting the release
     t.hf(&["verify-merged"]).fails(1, "v1.1.1");
 }
+
+/// After merge-back stopped on develop, the user gives it up with git and starts a merge of
+/// their own, which also conflicts on app.txt; returns that branch's tip.
+fn foreign_merge_on_develop(t: &Team) -> String {
+    conflicting_develop(t);
+    t.hf(&["merge-back"])
+        .fails(1, "stopped on conflicts in app.txt");
+    t.author.git(&["merge", "--abort"]);
+    t.author
+        .git(&["switch", "-q", "-c", "feature", "develop~1"]);
+    let feature = t.author.commit_file(
+        "app.txt",
+        "line 1\nversion 1.1\nline 3 from feature\n",
+        "Feature work",
+    );
+    t.author.git(&["switch", "-q", "develop"]);
+    let (merged, _, _) = t.author.git_try(&["merge", "feature"]);
+    assert!(!merged, "the feature merge is meant to conflict");
+    assert_eq!(t.author.rev("MERGE_HEAD"), feature);
+    feature
+}
+
+#[test]
+fn continue_refuses_a_merge_in_progress_that_is_not_the_release() {
+    let t = released();
+    let fix = t.author.head();
+    let feature = foreign_merge_on_develop(&t);
+    let develop_before = t.author.rev("develop");
+    t.author
+        .write("app.txt", "line 1\nversion 1.1\nline 3 resolved\n");
+    t.author.git(&["add", "app.txt"]);
+
+    t.refused(
+        &["merge-back", "--continue"],
+        2,
+        "the merge in progress on develop is not the merge of v1.1.1",
+    )
+    .fails(2, "finish or abort it with git, then `hotfix merge-back`");
+    // nothing committed, the user's merge still in progress, merge-back still waiting
+    assert_eq!(t.author.rev("develop"), develop_before);
+    assert_eq!(t.author.rev("MERGE_HEAD"), feature);
+    assert!(t.author.state_entry(HOTFIX_BRANCH).is_some());
+    // a plain merge-back says the same rather than pointing at --continue
+    t.refused(&["merge-back"], 2, "is not the merge of v1.1.1");
+
+    // once the user's merge is committed, merge-back merges the release for real
+    t.author.git(&["commit", "-q", "--no-edit"]);
+    t.hf(&["merge-back"])
+        .fails(1, "stopped on conflicts in app.txt");
+    assert_eq!(t.author.rev("MERGE_HEAD"), fix);
+    t.author
+        .write("app.txt", "line 1\nversion 1.1\nline 3 fixed\n");
+    t.author.git(&["add", "app.txt"]);
+    t.hf(&["merge-back", "--continue"]).ok();
+    assert!(t.author.contains("develop", &fix));
+    assert!(t.author.contains("develop", &feature));
+    assert!(t.author.state_entry(HOTFIX_BRANCH).is_none());
+}
+
+#[test]
+fn abort_leaves_a_merge_in_progress_that_is_not_the_release_alone() {
+    let t = released();
+    let feature = foreign_merge_on_develop(&t);
+    let conflicted = t.author.read("app.txt");
+    assert!(conflicted.contains(">>>>>>> feature"), "{conflicted}");
+    let state_before = t.author.state();
+
+    t.refused(
+        &["merge-back", "--abort"],
+        2,
+        "the merge in progress on develop is not the merge of v1.1.1",
+    );
+    assert_eq!(t.author.rev("MERGE_HEAD"), feature);
+    assert_eq!(t.author.read("app.txt"), conflicted);
+    assert_eq!(t.author.state(), state_before);
+}
+
+#[test]
+fn abort_keeps_uncommitted_changes_to_files_the_merge_did_not_touch() {
+    let t = released();
+    conflicting_develop(&t);
+    t.hf(&["merge-back"])
+        .fails(1, "stopped on conflicts in app.txt");
+    let develop_before = t.author.rev("develop");
+    // unrelated work started while the conflict waited
+    let edited = format!("{}more work\n", t.author.read("feature.txt"));
+    t.author.write("feature.txt", &edited);
+
+    t.hf(&["merge-back", "--abort"]).ok();
+    assert!(!t.author.has_ref("MERGE_HEAD"));
+    assert_eq!(t.author.rev("develop"), develop_before);
+    assert_eq!(t.author.read("feature.txt"), edited, "the edit survives");
+    assert_eq!(
+        t.author.read("app.txt"),
+        "line 1\nversion 1.1\nline 3 reworded on develop\n",
+        "the merged file is restored"
+    );
+    assert_eq!(t.author.git(&["status", "--porcelain"]), " M feature.txt\n");
+}
+
+#[test]
+fn release_lines_older_than_the_hotfix_base_are_not_merged_into() {
+    let t = released();
+    let fix = t.author.head();
+    // release/1.0 was cut at v1.0.0; the hotfix is based on v1.1.0
+    t.author.git(&["branch", "release/1.0", "v1.0.0"]);
+    let old_line = t.author.rev("release/1.0");
+    t.author.git(&["branch", "release/1.2", "develop"]);
+    let base = t.author.rev("v1.1.0^{commit}");
+
+    let run = t.hf(&["merge-back"]).ok();
+    assert!(
+        run.stderr.contains("not merging into release/1.0"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "`git cherry-pick {}..{}`",
+            &base[..10],
+            &fix[..10]
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(t.author.rev("release/1.0"), old_line, "left untouched");
+    assert!(!t.author.contains("release/1.0", "v1.1.0"));
+    assert!(t.author.contains("release/1.2", &fix));
+    assert!(t.author.contains("develop", &fix));
+    assert!(t.author.state_entry(HOTFIX_BRANCH).is_none());
+}

@@ -59,6 +59,14 @@ impl Fixture {
         )
     }
 
+    /// Commits `policy` as hotfix.toml on develop (the team's policy), then returns to the
+    /// hotfix branch: what the test gate falls back to when the start snapshot has no command.
+    fn commit_team_policy(&self, policy: &str) {
+        self.repo.git(&["switch", "-q", "develop"]);
+        self.repo.commit_file("hotfix.toml", policy, "team policy");
+        self.repo.git(&["switch", "-q", "hotfix/login-500"]);
+    }
+
     fn write_script(&self, name: &str, body: &str) {
         std::fs::write(self.file(name), body).unwrap();
     }
@@ -351,7 +359,7 @@ fn a_worktree_left_by_a_killed_run_is_removed_by_the_next() {
     let f = Fixture::new("");
     // the policy comes from hotfix.toml committed on the branch: the snapshot has no command
     let policy = f.script_policy("t.sh", "60s");
-    f.repo.commit_file("hotfix.toml", &policy, "test policy");
+    f.commit_team_policy(&policy);
     let started = f.file("started");
     let pid_file = f.file("t.pid");
     f.write_script(
@@ -387,11 +395,7 @@ fn a_worktree_left_by_a_killed_run_is_removed_by_the_next() {
 #[test]
 fn status_removes_a_worktree_left_by_a_killed_run() {
     let f = Fixture::new("");
-    f.repo.commit_file(
-        "hotfix.toml",
-        &f.script_policy("t.sh", "60s"),
-        "test policy",
-    );
+    f.commit_team_policy(&f.script_policy("t.sh", "60s"));
     let started = f.file("started");
     f.write_script(
         "t.sh",
@@ -409,11 +413,7 @@ fn status_removes_a_worktree_left_by_a_killed_run() {
 #[test]
 fn ctrl_c_stops_the_tests_removes_the_worktree_and_exits_130() {
     let f = Fixture::new("");
-    f.repo.commit_file(
-        "hotfix.toml",
-        &f.script_policy("t.sh", "60s"),
-        "test policy",
-    );
+    f.commit_team_policy(&f.script_policy("t.sh", "60s"));
     let started = f.file("started");
     let pid_file = f.file("t.pid");
     f.write_script(
@@ -467,16 +467,22 @@ fn no_test_command_fails_the_gate_with_how_to_configure_it() {
         "{gate}"
     );
 
-    // an uncommitted edit does not choose the command (it could say `true`)
+    // neither an uncommitted edit nor one committed on the hotfix branch chooses the command
+    // that judges the fix (it could say `true`)
     f.repo.write("hotfix.toml", "[test]\ncommand = \"true\"\n");
     f.hotfix(&["test"])
         .fails(1, "no test command is configured");
-    // committed on the hotfix branch, it is used (the guard flags the change), and the user is told
     f.repo.git(&["add", "hotfix.toml"]);
-    f.repo.git(&["commit", "-q", "-m", "configure the tests"]);
+    f.repo
+        .git(&["commit", "-q", "-m", "configure the tests on the branch"]);
+    f.hotfix(&["test"])
+        .fails(1, "no test command is configured");
+    // committed on develop, the team's policy, it is used, and the user is told
+    f.commit_team_policy("[test]\ncommand = \"true\"\n");
     let run = f.hotfix(&["test"]).ok();
     assert!(
-        run.stderr.contains("using test.command from the committed"),
+        run.stderr
+            .contains("using test.command committed on develop"),
         "{}",
         run.stderr
     );
@@ -516,4 +522,37 @@ fn the_hotfix_must_be_checked_out() {
     let f = Fixture::new("[test]\ncommand = \"true\"\n");
     f.repo.git(&["switch", "-q", "develop"]);
     f.hotfix(&["test"]).fails(2, "git switch hotfix/login-500");
+}
+
+#[test]
+fn a_command_that_prompts_on_the_terminal_fails_fast_instead_of_hanging() {
+    let f = Fixture::new("");
+    f.commit_team_policy(&f.script_policy("t.sh", "5s"));
+    // what ssh or sudo do when they want a password: read from the controlling terminal
+    f.write_script(
+        "t.sh",
+        "read answer < /dev/tty\necho \"read: $answer\"\nexit 0\n",
+    );
+    // run hotfix on a real terminal (script(1) gives it a pty); the command has none
+    let bin = assert_cmd::cargo::cargo_bin("hotfix");
+    let mut cmd = Command::new("script");
+    crate::support::pin(&mut cmd, &f.repo.path);
+    cmd.current_dir(&f.repo.path)
+        .args(["-qec", &format!("'{}' test", bin.display()), "/dev/null"])
+        .env("GIT_AUTHOR_NAME", &f.repo.identity.0)
+        .env("GIT_AUTHOR_EMAIL", &f.repo.identity.1)
+        .env("GIT_COMMITTER_NAME", &f.repo.identity.0)
+        .env("GIT_COMMITTER_EMAIL", &f.repo.identity.1)
+        .env("TMPDIR", &f.tmp)
+        .stdin(Stdio::null());
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let record = f.repo.state_entry("hotfix/login-500").unwrap()["tests"].clone();
+    // stopped on the terminal it would have timed out after 5s instead
+    assert_eq!(record["timed_out"].as_bool(), Some(false), "{record}");
+    assert_eq!(record["passed"].as_bool(), Some(true), "{record}");
 }
