@@ -182,8 +182,19 @@ impl Repo {
     /// Paths with staged or unstaged changes to tracked files (untracked files are not lost by
     /// a checkout, which refuses to overwrite them), at most `limit` of them.
     pub fn changed_paths(&self, limit: usize) -> Result<Vec<String>> {
+        self.status_paths(limit, false)
+    }
+
+    /// [`Repo::changed_paths`], plus untracked files that are not ignored: what a command run in
+    /// the working tree (a deploy) would see besides the commit.
+    pub fn changed_or_untracked_paths(&self, limit: usize) -> Result<Vec<String>> {
+        self.status_paths(limit, true)
+    }
+
+    fn status_paths(&self, limit: usize, untracked: bool) -> Result<Vec<String>> {
         let mut opts = StatusOptions::new();
-        opts.include_untracked(false)
+        opts.include_untracked(untracked)
+            .recurse_untracked_dirs(false)
             .include_ignored(false)
             .exclude_submodules(true);
         let statuses = self

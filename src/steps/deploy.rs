@@ -111,7 +111,7 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
     // Read-only checks first: nothing runs unless all of them pass.
     // The hooks run in the repo root, so what is there is what they ship: an untracked file
     // counts as much as an edited one.
-    let dirty = dirty_paths(repo, 4)?;
+    let dirty = repo.changed_or_untracked_paths(4)?;
     if !dirty.is_empty() {
         return Err(Refusal::usage(format!(
             "the working tree has uncommitted or untracked files ({}); the deploy hooks run in it, so it must be exactly the checked tree",
@@ -302,7 +302,7 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
     // The hooks ran in the working tree: if it moved under them, what ran may not be the tree
     // the gates passed, and the tag must not vouch for it.
     let still = matches!(repo.head()?, Head::Branch(ref b, at) if *b == h.branch && at == tip);
-    if !still || !dirty_paths(repo, 1)?.is_empty() {
+    if !still || !repo.changed_or_untracked_paths(1)?.is_empty() {
         return failed(
             ctx,
             h,
@@ -777,7 +777,8 @@ fn new_log(ctx: &Ctx, tag: &str) -> Result<PathBuf> {
     )))
 }
 
-fn reload(ctx: &Ctx, branch: &str) -> Result<Hotfix> {
+/// The hotfix entry as the state file has it now.
+pub(crate) fn reload(ctx: &Ctx, branch: &str) -> Result<Hotfix> {
     ctx.store
         .read()?
         .hotfixes
@@ -797,25 +798,6 @@ fn save(ctx: &Ctx, branch: &str, rec: &DeployRecord) -> Result<()> {
         e.deploy = Some(rec.clone());
         Ok(())
     })
-}
-
-/// Tracked changes and untracked, non-ignored files in the working tree, at most `limit`.
-fn dirty_paths(repo: &Repo, limit: usize) -> Result<Vec<String>> {
-    let mut opts = git2::StatusOptions::new();
-    opts.include_untracked(true)
-        .recurse_untracked_dirs(false)
-        .include_ignored(false)
-        .exclude_submodules(true);
-    let statuses = repo
-        .raw()
-        .statuses(Some(&mut opts))
-        .context("could not read the working tree's status")?;
-    Ok(statuses
-        .iter()
-        .filter(|s| !s.status().is_empty() && !s.status().is_ignored())
-        .take(limit)
-        .map(|s| String::from_utf8_lossy(s.path_bytes()).into_owned())
-        .collect())
 }
 
 /// The exclusive deploy lock of this repository (shared by its worktrees), or a refusal when

@@ -59,13 +59,7 @@ pub fn finish(ctx: &Ctx, args: &FinishArgs) -> Result<()> {
         );
     }
     steps::record_overrides(ctx, &h, &args.overrides, tree)?;
-    let h = ctx
-        .store
-        .read()?
-        .hotfixes
-        .get(&h.branch)
-        .cloned()
-        .ok_or_else(|| Refusal::usage(format!("{} is no longer in progress", h.branch)))?;
+    let h = deploy::reload(ctx, &h.branch)?;
 
     let g = guard::evaluate(ctx, &h, tip, tree)?;
     ui.status(format!("{} guard   {}", mark(ui, g.passed), g.reason));
@@ -94,13 +88,7 @@ pub fn finish(ctx: &Ctx, args: &FinishArgs) -> Result<()> {
             },
         )?;
     }
-    let h = ctx
-        .store
-        .read()?
-        .hotfixes
-        .get(&h.branch)
-        .cloned()
-        .ok_or_else(|| Refusal::usage(format!("{} is no longer in progress", h.branch)))?;
+    let h = deploy::reload(ctx, &h.branch)?;
     deploy::run(
         ctx,
         &h,
