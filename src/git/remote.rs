@@ -102,7 +102,14 @@ impl Repo {
                     timeout.as_secs()
                 ));
             }
-            std::thread::sleep(Duration::from_millis(20));
+            // a fetch from a near remote takes a few milliseconds: polling every 20 ms made
+            // `hotfix status` wait up to 20 ms for nothing
+            let pause = if started.elapsed() < Duration::from_millis(200) {
+                Duration::from_millis(1)
+            } else {
+                Duration::from_millis(20)
+            };
+            std::thread::sleep(pause);
         };
         if status.success() {
             return Ok(());

@@ -6,6 +6,7 @@
 //! walks skip a subtree as soon as both sides name the same tree object.
 
 use std::collections::{BTreeMap, HashMap};
+use std::os::unix::ffi::OsStrExt;
 use std::rc::Rc;
 
 use anyhow::{Context, Result};
@@ -84,6 +85,11 @@ fn changed_under(
     let old = old.map(|id| trees.get(id)).transpose()?;
     let new = new.map(|id| trees.get(id)).transpose()?;
     let (a, b) = (entries(old.as_deref()), entries(new.as_deref()));
+    if let Some(dirs) = &mut trees.dirs {
+        dirs.push(prefix.to_vec());
+        let attributes = |list: &[(Vec<u8>, Entry)]| list.iter().any(|e| e.0 == b".gitattributes");
+        trees.attributes |= attributes(&a) || attributes(&b);
+    }
     let (mut i, mut j) = (0, 0);
     while i < a.len() || j < b.len() {
         let order = match (a.get(i), b.get(j)) {
@@ -213,24 +219,86 @@ impl Repo {
             Err(e) => return Err(e),
         };
         let mut changed = Vec::new();
-        changed_under(
-            &mut Trees::new(&self.repo),
-            b"",
-            head,
-            Some(commit.tree_id()),
-            &mut changed,
-        )
-        .map_err(|e| git2::Error::from_str(&format!("{e:#}")))?;
+        let mut trees = Trees::new(&self.repo);
+        trees.dirs = Some(Vec::new());
+        changed_under(&mut trees, b"", head, Some(commit.tree_id()), &mut changed)
+            .map_err(|e| git2::Error::from_str(&format!("{e:#}")))?;
         if changed.is_empty() {
             // no pathspec would mean every path
             return Ok(());
         }
         let mut opts = git2::build::CheckoutBuilder::new();
-        opts.safe().disable_pathspec_match(true);
+        opts.safe().disable_pathspec_match(true).disable_filters(
+            !self.filters_may_apply(trees.attributes, trees.dirs.as_deref().unwrap_or_default()),
+        );
         for path in &changed {
             opts.path(path.as_slice());
         }
         self.repo.checkout_tree(target, Some(&mut opts))
+    }
+
+    /// Whether writing the files of a checkout could convert them (line endings, `ident`): a
+    /// `core.autocrlf` setting, or an attributes file that could apply to a changed file. When
+    /// none can, the checkout skips libgit2's filters, which looked up the attributes of every
+    /// file written, resolving its whole path each time (a `readlink` per path component):
+    /// a sixth of checking out a few thousand files. `attributes` says whether a directory of
+    /// a changed file has a `.gitattributes` in either tree; `dirs` are those directories.
+    fn filters_may_apply(&self, attributes: bool, dirs: &[Vec<u8>]) -> bool {
+        if attributes {
+            return true;
+        }
+        let Ok(config) = self.repo.config() else {
+            return true;
+        };
+        // `true` or `input` (not a boolean): leave it to the filters
+        match config.get_bool("core.autocrlf") {
+            Ok(false) => {}
+            Err(e) if e.code() == git2::ErrorCode::NotFound => {}
+            _ => return true,
+        }
+        if config.get_string("core.attributesFile").is_ok() {
+            return true;
+        }
+        let exists = |p: &std::path::Path| p.symlink_metadata().is_ok();
+        // the default global file (~/.config/git/attributes) and the system one
+        let xdg = std::env::var_os("XDG_CONFIG_HOME")
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".config")));
+        if xdg.is_some_and(|d| exists(&d.join("git").join("attributes"))) {
+            return true;
+        }
+        // SAFETY: reads libgit2's search path; nothing changes it while hotfix runs.
+        let system = unsafe { git2::opts::get_search_path(git2::ConfigLevel::System) };
+        let Ok(system) = system else {
+            return true;
+        };
+        let system = system.to_string_lossy().into_owned();
+        if system
+            .split(':')
+            .filter(|d| !d.is_empty())
+            .any(|d| exists(&std::path::Path::new(d).join("gitattributes")))
+        {
+            return true;
+        }
+        if exists(&self.repo.commondir().join("info").join("attributes")) {
+            return true;
+        }
+        // an untracked or staged .gitattributes counts as well
+        if let Some(workdir) = self.repo.workdir()
+            && dirs.iter().any(|d| {
+                let dir = std::ffi::OsStr::from_bytes(d);
+                exists(&workdir.join(dir).join(".gitattributes"))
+            })
+        {
+            return true;
+        }
+        let Ok(index) = self.repo.index() else {
+            return true;
+        };
+        index
+            .iter()
+            .any(|e| e.path == b".gitattributes" || e.path.ends_with(b"/.gitattributes"))
     }
 }
 
@@ -240,6 +308,10 @@ struct Trees<'r> {
     repo: &'r Repository,
     now: HashMap<Oid, Rc<Tree<'r>>>,
     before: HashMap<Oid, Rc<Tree<'r>>>,
+    /// When kept: every directory `changed_under` compared, and whether one of them has a
+    /// `.gitattributes` on either side.
+    dirs: Option<Vec<Vec<u8>>>,
+    attributes: bool,
 }
 
 impl<'r> Trees<'r> {
@@ -248,6 +320,8 @@ impl<'r> Trees<'r> {
             repo,
             now: HashMap::new(),
             before: HashMap::new(),
+            dirs: None,
+            attributes: false,
         }
     }
 

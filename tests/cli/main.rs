@@ -4,6 +4,7 @@ mod support;
 
 mod abort;
 mod bypass;
+mod checkout;
 mod config;
 mod demo;
 mod deploy;
@@ -17,6 +18,7 @@ mod list_stats;
 mod merge_back;
 mod meta;
 mod pipeline;
+mod presence;
 mod retro;
 mod review;
 mod smoke;

@@ -1,0 +1,154 @@
+//! How hotfix checks a branch out (`start`; `abort` and `merge-back` switch the same way): only
+//! the files that differ are written, with the line-ending conversions git would make, and
+//! nothing is written when a file in the way would be lost.
+
+use std::os::unix::fs::MetadataExt;
+
+use crate::support::{Env, Repo};
+
+/// A release v1.0.0 and a `develop` branch past it, checked out on `develop`; `setup` runs
+/// first, on the empty repository.
+fn released(env: &Env, setup: impl Fn(&Repo)) -> Repo {
+    let repo = env.repo("app");
+    setup(&repo);
+    repo.commit_file("same.txt", "the same on both\n", "shared file");
+    repo.commit_file("app.txt", "version 1.0\nline two\n", "release 1.0");
+    repo.commit_file("sub/deep/lib.txt", "lib 1.0\n", "library 1.0");
+    repo.git(&["tag", "-a", "v1.0.0", "-m", "v1.0.0"]);
+    repo.git(&["switch", "-q", "-c", "develop"]);
+    repo.commit_file("app.txt", "version 2.0\n", "develop app");
+    repo.commit_file("sub/deep/lib.txt", "lib 2.0\n", "develop library");
+    repo
+}
+
+fn bytes(repo: &Repo, file: &str) -> Vec<u8> {
+    std::fs::read(repo.path.join(file)).unwrap()
+}
+
+fn clean(repo: &Repo) {
+    assert_eq!(
+        repo.git(&["status", "--porcelain"]),
+        "",
+        "the working tree is not clean"
+    );
+}
+
+#[test]
+fn writes_the_release_files_as_they_are() {
+    let env = Env::new();
+    let repo = released(&env, |_| {});
+    repo.start("fix").ok();
+    assert_eq!(bytes(&repo, "app.txt"), b"version 1.0\nline two\n");
+    assert_eq!(bytes(&repo, "sub/deep/lib.txt"), b"lib 1.0\n");
+    clean(&repo);
+}
+
+#[test]
+fn leaves_files_that_do_not_differ_alone() {
+    let env = Env::new();
+    let repo = released(&env, |_| {});
+    let before = std::fs::metadata(repo.path.join("same.txt")).unwrap();
+    repo.write("notes.txt", "my untracked notes\n");
+    repo.start("fix").ok();
+    let after = std::fs::metadata(repo.path.join("same.txt")).unwrap();
+    assert_eq!(
+        (before.ino(), before.mtime_nsec()),
+        (after.ino(), after.mtime_nsec())
+    );
+    assert_eq!(repo.read("notes.txt"), "my untracked notes\n");
+    assert_eq!(
+        repo.git(&["status", "--porcelain"]),
+        "?? notes.txt\n",
+        "only the untracked file differs"
+    );
+}
+
+#[test]
+fn eol_attribute_at_the_root_converts_the_files_written() {
+    let env = Env::new();
+    let repo = released(&env, |r| {
+        r.commit_file(".gitattributes", "*.txt text eol=crlf\n", "line endings");
+    });
+    repo.start("fix").ok();
+    assert_eq!(bytes(&repo, "app.txt"), b"version 1.0\r\nline two\r\n");
+    assert_eq!(bytes(&repo, "sub/deep/lib.txt"), b"lib 1.0\r\n");
+    clean(&repo);
+}
+
+#[test]
+fn eol_attribute_in_a_subdirectory_converts_the_files_below_it() {
+    let env = Env::new();
+    let repo = released(&env, |r| {
+        r.commit_file(
+            "sub/.gitattributes",
+            "*.txt text eol=crlf\n",
+            "line endings",
+        );
+    });
+    repo.start("fix").ok();
+    assert_eq!(bytes(&repo, "sub/deep/lib.txt"), b"lib 1.0\r\n");
+    assert_eq!(bytes(&repo, "app.txt"), b"version 1.0\nline two\n");
+    clean(&repo);
+}
+
+#[test]
+fn info_attributes_and_autocrlf_convert_too() {
+    let env = Env::new();
+    let repo = released(&env, |_| {});
+    let info = repo.git_dir().join("info");
+    std::fs::create_dir_all(&info).unwrap();
+    std::fs::write(info.join("attributes"), "app.txt text eol=crlf\n").unwrap();
+    repo.start("fix").ok();
+    assert_eq!(bytes(&repo, "app.txt"), b"version 1.0\r\nline two\r\n");
+
+    let env = Env::new();
+    let repo = released(&env, |_| {});
+    repo.git(&["config", "core.autocrlf", "true"]);
+    repo.start("fix").ok();
+    assert_eq!(bytes(&repo, "sub/deep/lib.txt"), b"lib 1.0\r\n");
+}
+
+#[test]
+fn a_file_that_was_a_directory() {
+    let env = Env::new();
+    let repo = env.repo("app");
+    repo.commit_file("lib", "lib as a file\n", "release 1.0");
+    repo.git(&["tag", "-a", "v1.0.0", "-m", "v1.0.0"]);
+    repo.git(&["switch", "-q", "-c", "develop"]);
+    repo.git(&["rm", "-q", "lib"]);
+    repo.commit_file("lib/a.txt", "lib as a directory\n", "lib grows");
+    repo.start("fix").ok();
+    assert_eq!(repo.read("lib"), "lib as a file\n");
+    clean(&repo);
+    repo.hotfix(&["abort", "--delete"]).ok();
+    assert_eq!(repo.branch(), "develop");
+    assert_eq!(repo.read("lib/a.txt"), "lib as a directory\n");
+    clean(&repo);
+}
+
+#[test]
+fn an_untracked_file_in_the_way_refuses_and_writes_nothing() {
+    let env = Env::new();
+    let repo = released(&env, |_| {});
+    // the release has extra.txt; develop removed it; an untracked one would be overwritten
+    repo.git(&["switch", "-q", "-c", "tmp", "v1.0.0"]);
+    repo.commit_file("extra.txt", "in the release\n", "extra");
+    repo.git(&["tag", "-f", "-a", "v1.0.0", "-m", "v1.0.0"]);
+    repo.git(&["switch", "-q", "develop"]);
+    repo.git(&["branch", "-q", "-D", "tmp"]);
+    repo.write("extra.txt", "mine, not committed\n");
+    repo.hotfix(&[
+        "start",
+        "fix",
+        "--severity",
+        "revenue-loss",
+        "--reproduced",
+        "--summary",
+        "s",
+    ])
+    .fails(2, "would overwrite local files");
+    assert_eq!(repo.branch(), "develop");
+    assert_eq!(repo.read("extra.txt"), "mine, not committed\n");
+    assert_eq!(repo.read("app.txt"), "version 2.0\n");
+    assert_eq!(repo.git(&["status", "--porcelain"]), "?? extra.txt\n");
+}
