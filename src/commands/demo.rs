@@ -663,7 +663,11 @@ if [ $# -gt 0 ]; then
 fi
 "#;
 
-const TEST_V1_0: &str = r#"#!/bin/sh
+/// The shop's test.sh at one point of its history: the `check` helper, then these lines.
+macro_rules! test_sh {
+    ($($check:literal),* $(,)?) => {
+        concat!(
+            r#"#!/bin/sh
 # The shop's tests: sh test.sh
 check() { # check <expected line> <prices>...
   expected=$1
@@ -677,42 +681,21 @@ check() { # check <expected line> <prices>...
     *) echo "FAIL: sh app.sh${*:+ $*} does not print '$expected'"; exit 1 ;;
   esac
 }
-check "total: 350" 250 100
-"#;
+"#,
+            $($check, "\n"),*
+        )
+    };
+}
 
-const TEST_V1_2: &str = r#"#!/bin/sh
-# The shop's tests: sh test.sh
-check() { # check <expected line> <prices>...
-  expected=$1
-  shift
-  if ! out=$(sh app.sh "$@"); then
-    echo "FAIL: sh app.sh${*:+ $*} failed"
-    exit 1
-  fi
-  case "$out" in
-    *"$expected"*) echo "ok: sh app.sh${*:+ $*} prints '$expected'" ;;
-    *) echo "FAIL: sh app.sh${*:+ $*} does not print '$expected'"; exit 1 ;;
-  esac
-}
-check "total: 350" 250 100
-check "average: 175" 250 100
-"#;
+const TEST_V1_0: &str = test_sh!(r#"check "total: 350" 250 100"#);
 
-const TEST_FIXED: &str = r#"#!/bin/sh
-# The shop's tests: sh test.sh
-check() { # check <expected line> <prices>...
-  expected=$1
-  shift
-  if ! out=$(sh app.sh "$@"); then
-    echo "FAIL: sh app.sh${*:+ $*} failed"
-    exit 1
-  fi
-  case "$out" in
-    *"$expected"*) echo "ok: sh app.sh${*:+ $*} prints '$expected'" ;;
-    *) echo "FAIL: sh app.sh${*:+ $*} does not print '$expected'"; exit 1 ;;
-  esac
-}
-check "total: 350" 250 100
-check "average: 175" 250 100
-check "total: 0"
-"#;
+const TEST_V1_2: &str = test_sh!(
+    r#"check "total: 350" 250 100"#,
+    r#"check "average: 175" 250 100"#,
+);
+
+const TEST_FIXED: &str = test_sh!(
+    r#"check "total: 350" 250 100"#,
+    r#"check "average: 175" 250 100"#,
+    r#"check "total: 0""#,
+);
