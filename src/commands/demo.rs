@@ -620,54 +620,20 @@ rollback = "git show \"$HOTFIX_BASE_TAG:app.sh\" > ../production/app.sh && echo 
 notify = "cat > ../production/release.json && echo \"posted to #incidents: $HOTFIX_TAG released ($HOTFIX_SUMMARY)\""
 "#;
 
-const APP_V1_0: &str = r#"#!/bin/sh
+/// The shop's app.sh or test.sh at one point of its history: the part every version shares,
+/// then these lines.
+macro_rules! shop_sh {
+    (app: $($line:literal),* $(,)?) => {
+        concat!(r##"#!/bin/sh
 # The shop's checkout: prints the receipt for the item prices given, in cents.
 total=0
 for price in "$@"; do
   total=$((total + price))
 done
-echo "total: $total"
-"#;
-
-const APP_V1_1: &str = r#"#!/bin/sh
-# The shop's checkout: prints the receipt for the item prices given, in cents.
-total=0
-for price in "$@"; do
-  total=$((total + price))
-done
-echo "items: $#"
-echo "total: $total"
-"#;
-
-const APP_V1_2: &str = r#"#!/bin/sh
-# The shop's checkout: prints the receipt for the item prices given, in cents.
-total=0
-for price in "$@"; do
-  total=$((total + price))
-done
-echo "items: $#"
-echo "total: $total"
-echo "average: $((total / $#))"
-"#;
-
-const APP_FIXED: &str = r#"#!/bin/sh
-# The shop's checkout: prints the receipt for the item prices given, in cents.
-total=0
-for price in "$@"; do
-  total=$((total + price))
-done
-echo "items: $#"
-echo "total: $total"
-if [ $# -gt 0 ]; then
-  echo "average: $((total / $#))"
-fi
-"#;
-
-/// The shop's test.sh at one point of its history: the `check` helper, then these lines.
-macro_rules! test_sh {
-    ($($check:literal),* $(,)?) => {
-        concat!(
-            r#"#!/bin/sh
+"##, $($line, "\n"),*)
+    };
+    (test: $($line:literal),* $(,)?) => {
+        concat!(r##"#!/bin/sh
 # The shop's tests: sh test.sh
 check() { # check <expected line> <prices>...
   expected=$1
@@ -681,20 +647,26 @@ check() { # check <expected line> <prices>...
     *) echo "FAIL: sh app.sh${*:+ $*} does not print '$expected'"; exit 1 ;;
   esac
 }
-"#,
-            $($check, "\n"),*
-        )
+"##, $($line, "\n"),*)
     };
 }
 
-const TEST_V1_0: &str = test_sh!(r#"check "total: 350" 250 100"#);
+const APP_V1_0: &str = shop_sh!(app: r##"echo "total: $total""##);
 
-const TEST_V1_2: &str = test_sh!(
+const APP_V1_1: &str = shop_sh!(app: r##"echo "items: $#""##, r##"echo "total: $total""##);
+
+const APP_V1_2: &str = shop_sh!(app: r##"echo "items: $#""##, r##"echo "total: $total""##, r##"echo "average: $((total / $#))""##);
+
+const APP_FIXED: &str = shop_sh!(app: r##"echo "items: $#""##, r##"echo "total: $total""##, r##"if [ $# -gt 0 ]; then"##, r##"  echo "average: $((total / $#))""##, r##"fi"##);
+
+const TEST_V1_0: &str = shop_sh!(test: r#"check "total: 350" 250 100"#);
+
+const TEST_V1_2: &str = shop_sh!(test:
     r#"check "total: 350" 250 100"#,
     r#"check "average: 175" 250 100"#,
 );
 
-const TEST_FIXED: &str = test_sh!(
+const TEST_FIXED: &str = shop_sh!(test:
     r#"check "total: 350" 250 100"#,
     r#"check "average: 175" 250 100"#,
     r#"check "total: 0""#,
