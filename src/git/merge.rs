@@ -100,6 +100,9 @@ impl Repo {
         let tree_id = index
             .write_tree()
             .context("could not write the merged tree")?;
+        // keeps the tree ids just computed in the index, as `git commit` does (see
+        // `keep_cache_tree`)
+        index.write().context("could not write the index")?;
         let tree = self
             .repo
             .find_tree(tree_id)

@@ -152,3 +152,15 @@ fn an_untracked_file_in_the_way_refuses_and_writes_nothing() {
     assert_eq!(repo.read("app.txt"), "version 2.0\n");
     assert_eq!(repo.git(&["status", "--porcelain"]), "?? extra.txt\n");
 }
+
+#[test]
+fn the_index_keeps_its_tree_ids_after_a_switch() {
+    let env = Env::new();
+    let repo = released(&env, |_| {});
+    assert!(repo.tree_ids_cached(), "git's own index has them");
+    repo.start("fix").ok();
+    assert!(repo.tree_ids_cached(), "after start");
+    repo.hotfix(&["abort"]).ok();
+    assert!(repo.tree_ids_cached(), "after abort");
+    clean(&repo);
+}

@@ -53,6 +53,7 @@ fn merge_back_merges_the_release_into_develop_and_finishes_the_hotfix() {
     );
     assert_eq!(t.origin.rev("develop"), develop_before);
     assert_eq!(t.author.branch(), "develop");
+    assert!(t.author.tree_ids_cached(), "the index keeps its tree ids");
     // a merge commit (never a fast-forward) whose message names the release
     assert_eq!(parents(&t, "develop"), [develop_before, fix]);
     let message = t.author.git(&["log", "-1", "--format=%B", "develop"]);

@@ -171,6 +171,19 @@ impl Repo {
         self.head()
     }
 
+    /// Whether the index's cache of tree ids (its `TREE` extension) is complete at the root:
+    /// with it, `git status` need not compare the whole index with HEAD's tree on every run.
+    pub fn tree_ids_cached(&self) -> bool {
+        let index = std::fs::read(self.git_dir().join("index")).unwrap();
+        let Some(at) = index.windows(4).rposition(|w| w == b"TREE") else {
+            return false;
+        };
+        // "TREE", a 4-byte size, then the root: an empty path, NUL, then its entry count,
+        // which is -1 when the root is invalid
+        let root = &index[at + 8..];
+        root[0] == 0 && root[1].is_ascii_digit()
+    }
+
     pub fn head(&self) -> String {
         self.git(&["rev-parse", "HEAD"]).trim().to_string()
     }
