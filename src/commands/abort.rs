@@ -1,6 +1,7 @@
 //! `hotfix abort`: abandon the hotfix in progress and return to the branch it started from.
 
 use anyhow::Result;
+use git2::Oid;
 
 use crate::app::Ctx;
 use crate::cli::AbortArgs;
@@ -59,7 +60,7 @@ pub fn abort(ctx: &Ctx, args: &AbortArgs) -> Result<()> {
         None
     };
     if args.delete && tip.is_some() && !args.force {
-        let lost = repo.commits_only_on(&h.branch)?;
+        let lost = repo.commits_only_on(&h.branch, Oid::from_str(&h.base_commit).ok())?;
         if let Some(first) = lost.first() {
             let plural = if lost.len() == 1 { "" } else { "s" };
             return Err(Refusal::usage(format!(

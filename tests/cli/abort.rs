@@ -83,6 +83,56 @@ fn delete_keeps_a_branch_whose_commits_are_merged_elsewhere() {
 }
 
 #[test]
+fn delete_keeps_a_branch_whose_commits_a_tag_holds() {
+    let env = Env::new();
+    let repo = started_from_feature(&env);
+    repo.commit_file("app.txt", "fixed\n", "fix");
+    repo.git(&["tag", "-a", "v1.1.1", "-m", "v1.1.1"]);
+    repo.hotfix(&["abort", "--delete"]).ok();
+    assert!(!repo.branches().contains(&"hotfix/x".to_string()));
+}
+
+#[test]
+fn delete_counts_only_the_commits_no_other_branch_has_after_a_merge() {
+    let env = Env::new();
+    let repo = started_from_feature(&env);
+    // the hotfix merged feature/x in: the feature's commit is feature/x's, the merge is its own
+    repo.git(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        "take the feature",
+        "feature/x",
+    ]);
+    let run = repo.refused(&["abort", "--delete"], 2, "1 commit");
+    assert!(run.stderr.contains("take the feature"), "{}", run.stderr);
+    repo.git(&["branch", "keep"]);
+    repo.hotfix(&["abort", "--delete"]).ok();
+    assert!(!repo.branches().contains(&"hotfix/x".to_string()));
+}
+
+#[test]
+fn delete_does_not_trust_a_home_whose_clock_is_days_behind() {
+    let env = Env::new();
+    let repo = started_from_feature(&env);
+    let fix = repo.commit_file("app.txt", "fixed\n", "fix");
+    // a branch built on the fix whose commit claims to be three days older than the fix:
+    // the walk stops a day before the fix's date, so it does not find the fix there and the
+    // deletion is refused (the safe mistake) rather than trusting clocks
+    let tree = repo.rev("HEAD^{tree}");
+    let commit = format!(
+        "tree {tree}\nparent {fix}\nauthor A <a@example.com> 1768212000 +0000\n\
+         committer A <a@example.com> 1768212000 +0000\n\nskewed\n"
+    );
+    repo.write(".git/skewed", &commit);
+    let skewed = repo.git(&["hash-object", "-t", "commit", "-w", ".git/skewed"]);
+    repo.git(&["branch", "skewed", skewed.trim()]);
+    repo.refused(&["abort", "--delete"], 2, "no other branch or tag has");
+    assert_eq!(repo.rev("hotfix/x"), fix);
+}
+
+#[test]
 fn uncommitted_changes_are_refused() {
     let env = Env::new();
     let repo = started_from_feature(&env);
