@@ -556,6 +556,24 @@ impl Repo {
     }
 
     /// The contents of every blob under a ref prefix (`refs/hotfix/not-code/`).
+    /// The content of the record `refname` points at, if it exists and is a blob: one lookup,
+    /// where listing by prefix reads every packed reference.
+    pub fn read_record_ref(&self, refname: &str) -> Result<Option<Vec<u8>>> {
+        let r = match self.repo.find_reference(refname) {
+            Ok(r) => r,
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("could not read {refname}")),
+        };
+        let Some(target) = r.target() else {
+            return Ok(None);
+        };
+        Ok(self
+            .repo
+            .find_blob(target)
+            .ok()
+            .map(|b| b.content().to_vec()))
+    }
+
     pub fn read_record_refs(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
         let glob = format!("{prefix}*");
         let mut out = Vec::new();

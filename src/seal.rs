@@ -99,12 +99,8 @@ impl Tamper {
 }
 
 fn read(repo: &Repo, branch: &str) -> Result<Option<std::result::Result<Seal, String>>> {
-    let refname = seal_ref(branch);
-    let found = repo
-        .read_record_refs(&refname)?
-        .into_iter()
-        .find(|(name, _)| *name == refname);
-    Ok(found.map(|(_, bytes)| serde_json::from_slice::<Seal>(&bytes).map_err(|e| e.to_string())))
+    let found = repo.read_record_ref(&seal_ref(branch))?;
+    Ok(found.map(|bytes| serde_json::from_slice::<Seal>(&bytes).map_err(|e| e.to_string())))
 }
 
 fn write(repo: &Repo, branch: &str, seal: &Seal, log: &str) -> Result<()> {
