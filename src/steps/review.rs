@@ -155,7 +155,7 @@ fn tally(all: &[Approval], tree: Oid, people: &[CommitInfo], allow_self: bool) -
 /// here.
 fn fetch_approvals(ctx: &Ctx, remote: &str) {
     ctx.ui.verbose(format!("fetching approvals from {remote}"));
-    if let Err(e) = ctx.repo.fetch(remote, &[APPROVAL_REFSPEC], false) {
+    if let Err(e) = ctx.repo.fetch_records(remote, &[APPROVAL_REFSPEC]) {
         ctx.ui.warn(format!(
             "{e:#}; going on with the approvals already in this clone"
         ));
@@ -443,7 +443,7 @@ fn push_approval(ctx: &Ctx, remote: &str, refname: &str, branch: &str) -> Result
     let Err(err) = ctx.repo.push(remote, &[&spec]) else {
         return Ok(());
     };
-    if ctx.repo.fetch(remote, &[&spec], false).is_ok() {
+    if ctx.repo.fetch_records(remote, &[&spec]).is_ok() {
         ctx.ui.status(format!(
             "{remote} already had your approval of this tree (made in another clone); kept that one."
         ));
