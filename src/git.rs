@@ -14,6 +14,7 @@ use crate::error::Refusal;
 pub mod diff;
 mod worktree;
 pub use worktree::TempCheckout;
+mod checkout;
 pub mod merge;
 mod remote;
 mod review;

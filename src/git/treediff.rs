@@ -6,7 +6,6 @@
 //! walks skip a subtree as soon as both sides name the same tree object.
 
 use std::collections::{BTreeMap, HashMap};
-use std::os::unix::ffi::OsStrExt;
 use std::rc::Rc;
 
 use anyhow::{Context, Result};
@@ -72,7 +71,7 @@ pub(super) fn changed_paths(
     changed_under(&mut Trees::new(repo), b"", old, new, out)
 }
 
-fn changed_under(
+pub(super) fn changed_under(
     trees: &mut Trees<'_>,
     prefix: &[u8],
     old: Option<Oid>,
@@ -121,6 +120,19 @@ fn changed_under(
         // a file (or submodule) on either side is a changed path of its own
         if x.is_some_and(|e| !e.is_tree) || y.is_some_and(|e| !e.is_tree) {
             out.push(path.clone());
+        }
+        if let (Some(updates), Some(x), Some(y)) = (&mut trees.updates, x, y)
+            && x.mode == y.mode
+            && matches!(x.mode, 0o100644 | 0o100755)
+            && !x.is_tree
+            && !y.is_tree
+        {
+            updates.push(Update {
+                path: path.clone(),
+                old: x.id,
+                new: y.id,
+                mode: x.mode as u32,
+            });
         }
         if x_tree.is_some() || y_tree.is_some() {
             changed_under(trees, &path, x_tree, y_tree, out)?;
@@ -203,141 +215,39 @@ impl Repo {
     }
 }
 
-impl Repo {
-    /// Checks out `target` over HEAD the way `git switch` does, writing only the files that
-    /// differ between HEAD's tree and the target's; refuses (a `Conflict` error, nothing
-    /// changed) when that would overwrite local changes or untracked files.
-    ///
-    /// libgit2 alone plans a checkout by diffing the two whole trees, reading every subtree of
-    /// both, and the whole working tree; limited to the paths that differ, it reads only the
-    /// subtrees on the way to them and looks at only those files.
-    pub(super) fn checkout_changed(&self, target: &git2::Object<'_>) -> Result<(), git2::Error> {
-        let commit = target.peel_to_commit()?;
-        let head = match self.repo.head() {
-            Ok(h) => Some(h.peel_to_tree()?.id()),
-            Err(e) if e.code() == git2::ErrorCode::UnbornBranch => None,
-            Err(e) => return Err(e),
-        };
-        let mut changed = Vec::new();
-        let mut trees = Trees::new(&self.repo);
-        trees.dirs = Some(Vec::new());
-        changed_under(&mut trees, b"", head, Some(commit.tree_id()), &mut changed)
-            .map_err(|e| git2::Error::from_str(&format!("{e:#}")))?;
-        if changed.is_empty() {
-            // no pathspec would mean every path
-            return Ok(());
-        }
-        let mut opts = git2::build::CheckoutBuilder::new();
-        opts.safe().disable_pathspec_match(true).disable_filters(
-            !self.filters_may_apply(trees.attributes, trees.dirs.as_deref().unwrap_or_default()),
-        );
-        for path in &changed {
-            opts.path(path.as_slice());
-        }
-        self.repo.checkout_tree(target, Some(&mut opts))?;
-        self.keep_cache_tree()
-    }
-
-    /// Writes the index again with its cache of tree ids complete. libgit2's checkout drops
-    /// that cache for every directory it wrote into and leaves it so; git then compares the
-    /// whole index with HEAD's tree on every `git status` (6 ms more on a 5,000-file
-    /// repository) until something rebuilds it. Building the tree ids from the index is what
-    /// `git switch` does; the trees already exist, so nothing new is written unless changes
-    /// were staged before the switch (then, as with `git write-tree`, their trees).
-    pub(super) fn keep_cache_tree(&self) -> Result<(), git2::Error> {
-        let mut index = self.repo.index()?;
-        if index.has_conflicts() {
-            return Ok(());
-        }
-        index.write_tree()?;
-        index.write()
-    }
-
-    /// Whether writing the files of a checkout could convert them (line endings, `ident`): a
-    /// `core.autocrlf` setting, or an attributes file that could apply to a changed file. When
-    /// none can, the checkout skips libgit2's filters, which looked up the attributes of every
-    /// file written, resolving its whole path each time (a `readlink` per path component):
-    /// a sixth of checking out a few thousand files. `attributes` says whether a directory of
-    /// a changed file has a `.gitattributes` in either tree; `dirs` are those directories.
-    fn filters_may_apply(&self, attributes: bool, dirs: &[Vec<u8>]) -> bool {
-        if attributes {
-            return true;
-        }
-        let Ok(config) = self.repo.config() else {
-            return true;
-        };
-        // `true` or `input` (not a boolean): leave it to the filters
-        match config.get_bool("core.autocrlf") {
-            Ok(false) => {}
-            Err(e) if e.code() == git2::ErrorCode::NotFound => {}
-            _ => return true,
-        }
-        if config.get_string("core.attributesFile").is_ok() {
-            return true;
-        }
-        let exists = |p: &std::path::Path| p.symlink_metadata().is_ok();
-        // the default global file (~/.config/git/attributes) and the system one
-        let xdg = std::env::var_os("XDG_CONFIG_HOME")
-            .filter(|v| !v.is_empty())
-            .map(std::path::PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".config")));
-        if xdg.is_some_and(|d| exists(&d.join("git").join("attributes"))) {
-            return true;
-        }
-        // SAFETY: reads libgit2's search path; nothing changes it while hotfix runs.
-        let system = unsafe { git2::opts::get_search_path(git2::ConfigLevel::System) };
-        let Ok(system) = system else {
-            return true;
-        };
-        let system = system.to_string_lossy().into_owned();
-        if system
-            .split(':')
-            .filter(|d| !d.is_empty())
-            .any(|d| exists(&std::path::Path::new(d).join("gitattributes")))
-        {
-            return true;
-        }
-        if exists(&self.repo.commondir().join("info").join("attributes")) {
-            return true;
-        }
-        // an untracked or staged .gitattributes counts as well
-        if let Some(workdir) = self.repo.workdir()
-            && dirs.iter().any(|d| {
-                let dir = std::ffi::OsStr::from_bytes(d);
-                exists(&workdir.join(dir).join(".gitattributes"))
-            })
-        {
-            return true;
-        }
-        let Ok(index) = self.repo.index() else {
-            return true;
-        };
-        index
-            .iter()
-            .any(|e| e.path == b".gitattributes" || e.path.ends_with(b"/.gitattributes"))
-    }
-}
-
 /// The trees read for the last two commits of a walk: a commit's trees are its parent's
 /// except along the paths it changed, so most are asked for again at the next step.
-struct Trees<'r> {
+pub(super) struct Trees<'r> {
     repo: &'r Repository,
     now: HashMap<Oid, Rc<Tree<'r>>>,
     before: HashMap<Oid, Rc<Tree<'r>>>,
     /// When kept: every directory `changed_under` compared, and whether one of them has a
     /// `.gitattributes` on either side.
-    dirs: Option<Vec<Vec<u8>>>,
-    attributes: bool,
+    pub(super) dirs: Option<Vec<Vec<u8>>>,
+    pub(super) attributes: bool,
+    /// When kept: the files whose content alone changed (a regular file of the same mode on
+    /// both sides), with their blob before and after.
+    pub(super) updates: Option<Vec<Update>>,
+}
+
+/// A regular file whose content changed and nothing else: its path, blob before and after, and
+/// mode (the same on both sides).
+pub(super) struct Update {
+    pub path: Vec<u8>,
+    pub old: Oid,
+    pub new: Oid,
+    pub mode: u32,
 }
 
 impl<'r> Trees<'r> {
-    fn new(repo: &'r Repository) -> Trees<'r> {
+    pub(super) fn new(repo: &'r Repository) -> Trees<'r> {
         Trees {
             repo,
             now: HashMap::new(),
             before: HashMap::new(),
             dirs: None,
             attributes: false,
+            updates: None,
         }
     }
 

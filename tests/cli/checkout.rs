@@ -164,3 +164,97 @@ fn the_index_keeps_its_tree_ids_after_a_switch() {
     assert!(repo.tree_ids_cached(), "after abort");
     clean(&repo);
 }
+
+/// The index as git would build it from nothing (no stat data to trust): every file is read.
+fn index_from_scratch(repo: &Repo) -> String {
+    let before = repo.git(&["ls-files", "-s"]);
+    std::fs::remove_file(repo.git_dir().join("index")).unwrap();
+    repo.git(&["reset", "-q"]);
+    assert_eq!(
+        repo.git(&["ls-files", "-s"]),
+        before,
+        "the index hotfix wrote"
+    );
+    repo.git(&["status", "--porcelain"])
+}
+
+#[test]
+fn files_written_over_their_old_content_are_what_git_would_write() {
+    let env = Env::new();
+    let repo = released(&env, |_| {});
+    // longer on develop than in the release: the rewrite must cut the file to its new length
+    repo.commit_file(
+        "same.txt",
+        "the same on both\nand then much more on develop\n",
+        "grow",
+    );
+    repo.start("fix").ok();
+    assert_eq!(bytes(&repo, "same.txt"), b"the same on both\n");
+    assert_eq!(bytes(&repo, "app.txt"), b"version 1.0\nline two\n");
+    clean(&repo);
+    assert_eq!(index_from_scratch(&repo), "");
+    repo.hotfix(&["abort"]).ok();
+    assert_eq!(bytes(&repo, "app.txt"), b"version 2.0\n");
+    assert_eq!(index_from_scratch(&repo), "");
+}
+
+#[test]
+fn a_file_with_another_hard_link_is_replaced_not_written_through() {
+    let env = Env::new();
+    let repo = released(&env, |_| {});
+    let outside = env.path().join("linked-app.txt");
+    std::fs::hard_link(repo.path.join("app.txt"), &outside).unwrap();
+    repo.start("fix").ok();
+    assert_eq!(bytes(&repo, "app.txt"), b"version 1.0\nline two\n");
+    assert_eq!(std::fs::read(&outside).unwrap(), b"version 2.0\n");
+    clean(&repo);
+}
+
+#[test]
+fn a_file_touched_but_not_changed_is_checked_by_content_and_written() {
+    let env = Env::new();
+    let repo = released(&env, |_| {});
+    // new times: the index's stat data no longer matches, the content still does
+    let file = std::fs::File::options()
+        .write(true)
+        .open(repo.path.join("app.txt"))
+        .unwrap();
+    file.set_modified(
+        std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000),
+    )
+    .unwrap();
+    drop(file);
+    repo.start("fix").ok();
+    assert_eq!(bytes(&repo, "app.txt"), b"version 1.0\nline two\n");
+    clean(&repo);
+    assert_eq!(index_from_scratch(&repo), "");
+}
+
+#[test]
+fn a_file_whose_mode_and_content_change_gets_both() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let repo = released(&env, |r| {
+        r.write("run.sh", "#!/bin/sh\necho release\n");
+        std::fs::set_permissions(
+            r.path.join("run.sh"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        r.git(&["add", "run.sh"]);
+        r.git(&["commit", "-q", "-m", "runner"]);
+    });
+    repo.write("run.sh", "echo develop\n");
+    std::fs::set_permissions(
+        repo.path.join("run.sh"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    repo.git(&["commit", "-q", "-am", "not a script any more"]);
+    repo.start("fix").ok();
+    assert_eq!(bytes(&repo, "run.sh"), b"#!/bin/sh\necho release\n");
+    let mode = std::fs::metadata(repo.path.join("run.sh")).unwrap().mode();
+    assert_eq!(mode & 0o111, 0o111, "executable again: {mode:o}");
+    clean(&repo);
+    assert_eq!(index_from_scratch(&repo), "");
+}
