@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::error::Refusal;
 use crate::git::{Oid, PathSet, Repo};
 use crate::record::{MARKER, ReleaseRecord};
+use crate::ui::shell_word;
 
 /// A hotfix release: its tag, the commit it names, and its record.
 #[derive(Debug, Clone)]
@@ -201,12 +202,17 @@ pub fn verify_merged(ctx: &Ctx) -> Result<()> {
     };
     let dev_tip = match repo.branch_tip(&dev)? {
         Some(t) => t,
-        None => repo.remote_branch_tip(&format!("origin/{dev}"))?.ok_or_else(|| {
-            Refusal::usage(format!("the development branch {dev} does not exist here (nor origin/{dev})"))
-                .hint(format!(
-                    "fetch it first (`git fetch origin +refs/heads/{dev}:refs/remotes/origin/{dev}`), or set branches.development"
+        None => repo
+            .remote_branch_tip(&format!("origin/{dev}"))?
+            .ok_or_else(|| {
+                Refusal::usage(format!(
+                    "the development branch {dev} does not exist here (nor origin/{dev})"
                 ))
-        })?,
+                .hint(format!(
+                    "fetch it first (`git fetch origin {}`), or set branches.development",
+                    shell_word(&format!("+refs/heads/{dev}:refs/remotes/origin/{dev}"))
+                ))
+            })?,
     };
     let releases = releases(repo)?;
     let presence = presence(repo, dev_tip, &releases)?;
@@ -273,8 +279,9 @@ pub fn verify_merged(ctx: &Ctx) -> Result<()> {
                 .join(", ")
         ))
         .hint(format!(
-            "merge each back, e.g. `git switch {dev} && git merge {}`",
-            first.tag
+            "merge each back, e.g. `git switch {} && git merge {}`",
+            shell_word(&dev),
+            shell_word(&first.tag)
         ))
         .into());
     }

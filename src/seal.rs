@@ -81,8 +81,8 @@ impl Tamper {
     pub fn hint(&self) -> String {
         format!(
             "hotfix trusts only what it recorded itself (`git cat-file -p {}` shows it): put the state file back as it was, or give the hotfix up with `hotfix abort {}` and start again",
-            seal_ref(&self.branch),
-            self.name
+            crate::ui::shell_word(&seal_ref(&self.branch)),
+            crate::ui::shell_word(&self.name)
         )
     }
 

@@ -1,6 +1,7 @@
 //! All output and prompts go through `Ui`: data on stdout, status on stderr, `-q`/`-v`,
 //! colour, and prompts that never hang without a terminal.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{IsTerminal, Write};
@@ -196,6 +197,23 @@ impl Ui {
     }
 }
 
+/// `s` as one word for a POSIX shell (or zsh), for the commands that hints and messages print
+/// for the user to copy: unchanged when it is only ASCII letters, digits and `/._-+,:@%=` (and
+/// neither empty nor starting with `=`), else in single quotes, each `'` written as `'\''`.
+/// A branch fetched from a remote may be named `hotfix/$(touch pwned)`; pasted unquoted, the
+/// shell would run it.
+pub fn shell_word(s: &str) -> Cow<'_, str> {
+    let plain = !s.is_empty()
+        && !s.starts_with('=')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+,:@%=".contains(&b));
+    if plain {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(format!("'{}'", s.replace('\'', r"'\''")))
+    }
+}
+
 fn missing_answer(flag: &str) -> anyhow::Error {
     Refusal::usage(format!(
         "this needs an answer and there is no terminal to ask on; pass {flag}"
@@ -210,6 +228,79 @@ fn prompt_error(err: dialoguer::Error) -> anyhow::Error {
         }
         dialoguer::Error::IO(io) => {
             anyhow::Error::new(io).context("could not read the answer from the terminal")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_word;
+
+    /// What `sh` makes of `word` as the argument of `printf %s`.
+    fn through_sh(word: &str) -> String {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf %s {word}"))
+            .output()
+            .expect("sh runs");
+        assert!(out.status.success(), "{word}: {out:?}");
+        String::from_utf8(out.stdout).expect("UTF-8")
+    }
+
+    #[test]
+    fn plain_names_are_left_as_they_are() {
+        for s in [
+            "hotfix/checkout-500",
+            "v1.2.1",
+            "origin",
+            "release/1.3",
+            "+refs/heads/develop:refs/remotes/origin/develop",
+            "a_b,c@d%e=f",
+            "-lead",
+        ] {
+            assert!(
+                matches!(shell_word(s), std::borrow::Cow::Borrowed(_)),
+                "{s}"
+            );
+            assert_eq!(shell_word(s), s);
+        }
+    }
+
+    #[test]
+    fn anything_else_is_single_quoted() {
+        assert_eq!(shell_word("$(x)"), "'$(x)'");
+        assert_eq!(
+            shell_word("hotfix/a$(touch pwned)b"),
+            "'hotfix/a$(touch pwned)b'"
+        );
+        assert_eq!(shell_word("quo'te"), r"'quo'\''te'");
+        assert_eq!(shell_word(""), "''");
+        assert_eq!(shell_word("=cmd"), "'=cmd'");
+        assert_eq!(shell_word("ünïcödé"), "'ünïcödé'");
+        assert_eq!(shell_word("a b"), "'a b'");
+    }
+
+    #[test]
+    fn the_shell_gives_back_the_string_exactly() {
+        for s in [
+            "hotfix/checkout-500",
+            "$(x)",
+            "hotfix/a$(touch pwned)b",
+            "quo'te",
+            "'",
+            "''a'",
+            "dq\"x",
+            "semi;colon&and|pipe<in>out",
+            "`tick` ${HOME} !bang {a,b} *glob? ~tilde #hash",
+            "back\\slash\\'",
+            "ünïcödé-500 日本語",
+            "new\nline\ttab",
+            "",
+            "-n",
+            "=x",
+        ] {
+            let quoted = shell_word(s);
+            assert_eq!(through_sh(&quoted), s, "{quoted}");
         }
     }
 }

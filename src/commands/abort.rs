@@ -10,6 +10,7 @@ use crate::error::Refusal;
 use crate::git::{Head, short};
 use crate::state::DeployPhase;
 use crate::steps::deploy;
+use crate::ui::shell_word;
 
 pub fn abort(ctx: &Ctx, args: &AbortArgs) -> Result<()> {
     let repo = &ctx.repo;
@@ -103,7 +104,8 @@ pub fn abort(ctx: &Ctx, args: &AbortArgs) -> Result<()> {
         (true, Some(t)) => ui.status(format!("Deleted branch {} (was {}).", h.branch, short(t))),
         (false, Some(_)) => ui.status(format!(
             "The branch {} is kept; delete it with `git branch -D {}` when no longer needed.",
-            h.branch, h.branch
+            h.branch,
+            shell_word(&h.branch)
         )),
         (_, None) => {}
     }

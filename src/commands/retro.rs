@@ -15,6 +15,7 @@ use crate::cli::{Cause, RetroArgs};
 use crate::error::Refusal;
 use crate::git::{Head, Repo};
 use crate::history::{self, Release};
+use crate::ui::shell_word;
 
 pub const RETRO_REFS: &str = "refs/hotfix/retros/";
 
@@ -291,7 +292,7 @@ pub fn retro(ctx: &Ctx, args: &RetroArgs) -> Result<()> {
     if remote.is_none() && repo.remote_for(None)?.is_some() {
         ui.status(format!(
             "Share it with `hotfix retro {} --push` (or `git push origin 'refs/hotfix/*'`).",
-            release.tag
+            shell_word(&release.tag)
         ));
     }
     push(ctx, remote.as_deref(), &revs)
@@ -305,7 +306,7 @@ fn push(ctx: &Ctx, remote: Option<&str>, revs: &[Revision]) -> Result<()> {
     ctx.repo.push(remote, &specs).with_context(|| {
         format!(
             "the review is saved here, but pushing it failed; try again with `hotfix retro {} --push`",
-            revs.last().map_or("", |r| r.retro.tag.as_str())
+            shell_word(revs.last().map_or("", |r| r.retro.tag.as_str()))
         )
     })?;
     ctx.ui.status(format!("Pushed the review to {remote}."));
@@ -362,7 +363,7 @@ fn show(ctx: &Ctx, release: &Release, rev: &Revision, revisions: usize) -> Resul
     ));
     ui.status(format!(
         "Change it with `hotfix retro {} --why …`, `--catch …` or `--cause …`.",
-        release.tag
+        shell_word(&release.tag)
     ));
     Ok(())
 }

@@ -7,6 +7,7 @@ use crate::app::Ctx;
 use crate::git::{Head, Oid, short};
 use crate::state::{Hotfix, Phase};
 use crate::steps::{self, GateView, Step};
+use crate::ui::shell_word;
 
 /// What `status` reports about one hotfix.
 #[derive(Debug, Clone, Serialize)]
@@ -143,10 +144,10 @@ pub fn view(ctx: &Ctx, h: &Hotfix) -> Result<HotfixView> {
     let go_to_branch = match repo.worktree_of(&h.branch) {
         Some(path) if !checked_out => format!(
             "cd {} ({} is checked out in that worktree)",
-            path.display(),
+            shell_word(&path.display().to_string()),
             h.branch
         ),
-        _ => format!("git switch {}", h.branch),
+        _ => format!("git switch {}", shell_word(&h.branch)),
     };
     let base = Oid::from_str(&h.base_commit)?;
     let commits = match tip {
@@ -181,7 +182,8 @@ pub fn view(ctx: &Ctx, h: &Hotfix) -> Result<HotfixView> {
             Some("start was interrupted before the branch was made".to_string()),
             format!(
                 "hotfix start {} (to finish starting) or hotfix abort {}",
-                h.name, h.name
+                shell_word(&h.name),
+                shell_word(&h.name)
             ),
         ),
         (Phase::Starting, Some(_)) if !checked_out => (
@@ -192,7 +194,8 @@ pub fn view(ctx: &Ctx, h: &Hotfix) -> Result<HotfixView> {
             )),
             format!(
                 "hotfix start {} (to finish starting) or hotfix abort {} --delete",
-                h.name, h.name
+                shell_word(&h.name),
+                shell_word(&h.name)
             ),
         ),
         (Phase::Open, None) => (
@@ -201,7 +204,7 @@ pub fn view(ctx: &Ctx, h: &Hotfix) -> Result<HotfixView> {
                 "the branch {} no longer exists; was it deleted by hand?",
                 h.branch
             )),
-            format!("hotfix abort {} (forgets this hotfix)", h.name),
+            format!("hotfix abort {} (forgets this hotfix)", shell_word(&h.name)),
         ),
         (_, Some(_)) if !checked_out => (
             if commits == 0 { Step::Fix } else { Step::Guard },
@@ -237,8 +240,8 @@ pub fn view(ctx: &Ctx, h: &Hotfix) -> Result<HotfixView> {
             Some(t.sentence()),
             format!(
                 "put the state file back as it was (`git cat-file -p {}` shows what hotfix recorded), or hotfix abort {}",
-                crate::seal::seal_ref(&t.branch),
-                t.name
+                shell_word(&crate::seal::seal_ref(&t.branch)),
+                shell_word(&t.name)
             ),
         ),
         None => (problem, next),

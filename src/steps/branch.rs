@@ -10,6 +10,7 @@ use crate::fault;
 use crate::git::{Oid, Repo, short};
 use crate::state::{Hotfix, Phase};
 use crate::steps::confirm;
+use crate::ui::shell_word;
 use crate::version;
 
 /// Where the hotfix branch starts.
@@ -77,8 +78,9 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
         Some(_) => {
             return Err(Refusal::usage(format!("{branch} is already in progress"))
                 .hint(format!(
-                    "switch to it with `git switch {branch}`, or give it up with `hotfix abort {}`",
-                    args.name
+                    "switch to it with `git switch {}`, or give it up with `hotfix abort {}`",
+                    shell_word(&branch),
+                    shell_word(&args.name)
                 ))
                 .into());
         }

@@ -17,6 +17,7 @@ use crate::process::{self, Hook};
 use crate::record::{self, ReleaseRecord};
 use crate::state::{DeployPhase, DeployRecord, Hotfix};
 use crate::steps::{self, GateView, Step, guard, review};
+use crate::ui::shell_word;
 use crate::version;
 
 /// What the caller asked of a deploy.
@@ -46,7 +47,7 @@ pub fn checked_out(ctx: &Ctx, state: &crate::state::State) -> Result<Hotfix> {
         return Ok(h.clone());
     }
     let hint = match state.hotfixes.keys().next() {
-        Some(b) => format!("switch to it first: `git switch {b}`"),
+        Some(b) => format!("switch to it first: `git switch {}`", shell_word(b)),
         None => "start one with `hotfix start <name>`".to_string(),
     };
     Err(Refusal::usage("no hotfix branch is checked out")
@@ -130,7 +131,7 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
         ))
         .hint(format!(
             "switch that worktree to another branch (`git -C {} switch --detach`), then deploy again; nothing was run",
-            other.display()
+            shell_word(&other.display().to_string())
         ))
         .into());
     }
@@ -186,7 +187,7 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
                 return Err(Refusal::gate(format!(
                     "the production branch {production} cannot be fast-forwarded to this hotfix: it has commits the hotfix does not"
                 ))
-                .hint(format!("start the hotfix from {production}'s tip (`hotfix start --from {production}`), or reconcile {production} first; nothing was run"))
+                .hint(format!("start the hotfix from {production}'s tip (`hotfix start --from {}`), or reconcile {production} first; nothing was run", shell_word(production)))
                 .into());
             }
         }
@@ -386,8 +387,10 @@ fn after_tag(
                     Err(e) => {
                         push_pending = true;
                         ctx.ui.warn(format!(
-                            "could not push {} ({e:#}); push it with `git push {remote} {}`",
-                            record.tag, record.tag
+                            "could not push {} ({e:#}); push it with `git push {} {}`",
+                            record.tag,
+                            shell_word(&remote),
+                            shell_word(&record.tag)
                         ));
                     }
                 }
@@ -448,13 +451,14 @@ pub fn unpushed(repo: &Repo, h: &Hotfix, d: &DeployRecord) -> String {
         .unwrap_or_else(|| "origin".into());
     let production = &h.policy.branches.production;
     let refs = if production.is_empty() {
-        d.tag.clone()
+        shell_word(&d.tag).into_owned()
     } else {
-        format!("{} {production}", d.tag)
+        format!("{} {}", shell_word(&d.tag), shell_word(production))
     };
     format!(
-        "{} is released here but not pushed to the remote yet; push it with `git push {remote} {refs}`",
-        d.tag
+        "{} is released here but not pushed to the remote yet; push it with `git push {} {refs}`",
+        d.tag,
+        shell_word(&remote)
     )
 }
 

@@ -8,6 +8,7 @@ use crate::cli::{FinishArgs, MergeBackArgs, OverrideArgs, TestArgs};
 use crate::error::Refusal;
 use crate::state::DeployPhase;
 use crate::steps::{self, deploy, guard, merge_back, review, test};
+use crate::ui::shell_word;
 
 pub fn finish(ctx: &Ctx, args: &FinishArgs) -> Result<()> {
     let state = ctx.store.read()?;
@@ -73,7 +74,8 @@ pub fn finish(ctx: &Ctx, args: &FinishArgs) -> Result<()> {
     if !r.passed {
         return Err(Refusal::gate(format!(
             "waiting for review ({}): a teammate runs `hotfix approve {}`",
-            r.reason, h.branch
+            r.reason,
+            shell_word(&h.branch)
         ))
         .hint("then run `hotfix finish` again")
         .into());

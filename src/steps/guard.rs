@@ -19,7 +19,7 @@ use crate::git::diff::{Change, DiffVisitor, FileChange, Line, Origin};
 use crate::git::{Oid, Repo, short};
 use crate::state::{GuardRecord, Hotfix};
 use crate::steps::{GateView, gate_name, record_overrides};
-use crate::ui::Ui;
+use crate::ui::{Ui, shell_word};
 
 /// The guard's view of a diff: what counts, what was left out, and what looks risky.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -984,7 +984,10 @@ pub fn guard(ctx: &Ctx, args: &GuardArgs) -> Result<()> {
             "the branch {} no longer exists; was it deleted by hand?",
             h.branch
         ))
-        .hint(format!("`hotfix abort {}` forgets this hotfix", h.name))
+        .hint(format!(
+            "`hotfix abort {}` forgets this hotfix",
+            shell_word(&h.name)
+        ))
         .into());
     };
     let base = Oid::from_str(&h.base_commit)

@@ -11,6 +11,7 @@ use crate::git::merge::MergeOutcome;
 use crate::git::{Head, Oid, Repo, short};
 use crate::state::{CurrentMerge, DeployPhase, Hotfix, MergeBackRecord};
 use crate::steps::Step;
+use crate::ui::shell_word;
 
 pub fn merge_back(ctx: &Ctx, args: &MergeBackArgs) -> Result<()> {
     let state = ctx.store.read()?;
@@ -244,10 +245,11 @@ pub fn targets(ctx: &Ctx, h: &Hotfix) -> Result<Vec<String>> {
             Err(_) => format!("{}..{}", short(base), h.branch),
         };
         ctx.ui.warn(format!(
-            "not merging into {}: {} not contain the hotfix's base {}, so a merge would bring in the whole newer release; to fix an older line, cherry-pick the fix there (`git cherry-pick {range}`)",
+            "not merging into {}: {} not contain the hotfix's base {}, so a merge would bring in the whole newer release; to fix an older line, cherry-pick the fix there (`git cherry-pick {}`)",
             older.join(", "),
             if older.len() == 1 { "it does" } else { "they do" },
             short(base),
+            shell_word(&range),
         ));
     }
     Ok(out)
@@ -393,7 +395,8 @@ fn finish_target(
                 "Pushed {branch} to {remote}: open a pull request from {branch} into {target}."
             )),
             Err(e) => ctx.ui.warn(format!(
-                "could not push {branch} ({e:#}); push it yourself (`git push -u origin {branch}`) and open a pull request into {target}"
+                "could not push {branch} ({e:#}); push it yourself (`git push -u origin {}`) and open a pull request into {target}",
+                shell_word(branch)
             )),
         }
     } else {
@@ -453,8 +456,13 @@ fn complete(ctx: &Ctx, h: &Hotfix) -> Result<()> {
         }
         if !ahead.is_empty() {
             ctx.ui.status(format!(
-                "Push the merges when ready: `git push {remote} {}`.",
-                ahead.join(" ")
+                "Push the merges when ready: `git push {} {}`.",
+                shell_word(&remote),
+                ahead
+                    .iter()
+                    .map(|t| shell_word(t))
+                    .collect::<Vec<_>>()
+                    .join(" ")
             ));
         }
     }
@@ -463,7 +471,8 @@ fn complete(ctx: &Ctx, h: &Hotfix) -> Result<()> {
         ctx.ui.warn(crate::steps::deploy::unpushed(&ctx.repo, h, d));
     }
     ctx.ui.status(format!(
-        "Next: the post-incident review, `hotfix retro {tag}`."
+        "Next: the post-incident review, `hotfix retro {}`.",
+        shell_word(&tag)
     ));
     Ok(())
 }
@@ -494,7 +503,7 @@ fn continue_current(ctx: &Ctx, h: &Hotfix, again: bool) -> Result<Hotfix> {
                     ))
                     .hint(format!(
                         "`git switch {}`, then `hotfix merge-back --continue`",
-                        cur.branch
+                        shell_word(&cur.branch)
                     ))
                     .into());
                 }

@@ -22,6 +22,7 @@ use crate::git::{CommitInfo, Identity, Oid, Repo, short};
 use crate::state::{Hotfix, State};
 use crate::steps::GateView;
 use crate::steps::guard::{self, GuardReport};
+use crate::ui::shell_word;
 use crate::version;
 
 /// Where approvals live.
@@ -207,7 +208,10 @@ pub fn evaluate(ctx: &Ctx, h: &Hotfix, tip: Oid, tree: Oid) -> Result<GateView> 
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let next = Some(format!("a teammate runs `hotfix approve {}`", h.branch));
+    let next = Some(format!(
+        "a teammate runs `hotfix approve {}`",
+        shell_word(&h.branch)
+    ));
     if t.counted.len() >= need {
         return Ok(GateView {
             gate: "review",
@@ -262,7 +266,10 @@ pub fn approvals_for(ctx: &Ctx, h: &Hotfix, tree: Oid, fetch: bool) -> Result<Ve
             "the branch {} no longer exists; was it deleted by hand?",
             h.branch
         ))
-        .hint(format!("`hotfix abort {}` forgets this hotfix", h.name))
+        .hint(format!(
+            "`hotfix abort {}` forgets this hotfix",
+            shell_word(&h.name)
+        ))
     })?;
     if fetch && let Some(remote) = ctx.repo.remote_for(Some(&h.branch))? {
         fetch_approvals(ctx, &remote);
@@ -310,7 +317,10 @@ pub fn approve(ctx: &Ctx, args: &ApproveArgs) -> Result<()> {
         return Err(Refusal::usage(
             "--push needs a remote, and this repository has none (no upstream, no `origin`)",
         )
-        .hint(format!("run `hotfix approve {branch}` without --push"))
+        .hint(format!(
+            "run `hotfix approve {}` without --push",
+            shell_word(branch)
+        ))
         .into());
     }
 
@@ -326,7 +336,8 @@ pub fn approve(ctx: &Ctx, args: &ApproveArgs) -> Result<()> {
                 short(c.id)
             ))
             .hint(format!(
-                "ask a teammate who did not work on the fix to run `hotfix approve {branch}`"
+                "ask a teammate who did not work on the fix to run `hotfix approve {}`",
+                shell_word(branch)
             ))
             .into());
         }
@@ -358,7 +369,8 @@ pub fn approve(ctx: &Ctx, args: &ApproveArgs) -> Result<()> {
                     "{branch} was not approved; nothing was recorded"
                 ))
                 .hint(format!(
-                    "run `hotfix approve {branch}` again when you are ready"
+                    "run `hotfix approve {}` again when you are ready",
+                    shell_word(branch)
                 ))
                 .into());
             }
@@ -385,7 +397,8 @@ pub fn approve(ctx: &Ctx, args: &ApproveArgs) -> Result<()> {
                 approval.reviewer()
             ));
             ui.status(format!(
-                "The approval is only in this clone; `hotfix approve {branch} --push` sends it to {remote} for the author."
+                "The approval is only in this clone; `hotfix approve {} --push` sends it to {remote} for the author.",
+                shell_word(branch)
             ));
         }
         (None, _) => ui.status(format!(
@@ -453,7 +466,8 @@ fn push_approval(ctx: &Ctx, remote: &str, refname: &str, branch: &str) -> Result
         "the approval is recorded in this clone but could not be pushed to {remote}: {err:#}"
     ))
     .hint(format!(
-        "run `hotfix approve {branch} --push` again when {remote} is reachable"
+        "run `hotfix approve {} --push` again when {remote} is reachable",
+        shell_word(branch)
     ))
     .into())
 }
@@ -553,7 +567,10 @@ fn find_target(ctx: &Ctx, state: &State, name: Option<&str>) -> Result<Target> {
                 "the branch {} no longer exists; was it deleted by hand?",
                 h.branch
             ))
-            .hint(format!("`hotfix abort {}` forgets this hotfix", h.name))
+            .hint(format!(
+                "`hotfix abort {}` forgets this hotfix",
+                shell_word(&h.name)
+            ))
         })?;
         let remote = repo.remote_for(Some(&h.branch))?;
         if let Some(remote) = &remote {
@@ -653,7 +670,7 @@ fn find_branch(
     ))
     .hint(format!(
         "check the name with `git branch -a`; the author publishes it with `git push origin {}`",
-        if name.starts_with(&policy.branches.prefix) { name } else { &prefixed }
+        shell_word(if name.starts_with(&policy.branches.prefix) { name } else { &prefixed })
     ))
     .into())
 }

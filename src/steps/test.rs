@@ -14,6 +14,7 @@ use crate::git::{Oid, short};
 use crate::process::{self, Hook, human_duration};
 use crate::state::{Hotfix, State, TestRecord};
 use crate::steps::{self, GateView};
+use crate::ui::shell_word;
 
 const NO_COMMAND: &str = "no test command is configured for this hotfix; set test.command in hotfix.toml (e.g. \"cargo test\")";
 
@@ -232,7 +233,7 @@ fn checked_out<'s>(ctx: &Ctx, state: &'s State) -> Result<&'s Hotfix> {
         [one] => Refusal::usage(format!(
             "`hotfix test` tests the checked-out hotfix, and {one} is not checked out"
         ))
-        .hint(format!("git switch {one}")),
+        .hint(format!("git switch {}", shell_word(one))),
         many => Refusal::usage(format!(
             "`hotfix test` tests the checked-out hotfix, and none of {} is checked out",
             many.join(", ")

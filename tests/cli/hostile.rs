@@ -143,6 +143,53 @@ fn shell_metacharacters_in_summary_and_name_reach_every_hook_as_data() {
     }
 }
 
+/// Runs `command` through `sh -c` in `dir`, as a user pasting it would.
+fn paste(dir: &Path, command: &str) -> std::process::Output {
+    let mut cmd = std::process::Command::new("sh");
+    crate::support::pin(&mut cmd, dir);
+    cmd.current_dir(dir)
+        .arg("-c")
+        .arg(command)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_command_printed_for_the_user_to_paste_quotes_a_hostile_name() {
+    let env = Env::new();
+    let repo = env.released_repo();
+    // git accepts it; pasted unquoted, `$(...)` would run and make `pwned`
+    let name = "a$(touch${IFS}pwned)b";
+    let branch = format!("hotfix/{name}");
+    repo.start(name).ok();
+    repo.git(&["switch", "-q", "develop"]);
+    let run = repo.refused(&start_args(name, &[]), 2, "is already in progress");
+    let switch = "git switch 'hotfix/a$(touch${IFS}pwned)b'";
+    let abort = "hotfix abort 'a$(touch${IFS}pwned)b'";
+    assert!(
+        run.stderr.contains(&format!(
+            "switch to it with `{switch}`, or give it up with `{abort}`"
+        )),
+        "{}",
+        run.stderr
+    );
+    // `status` names the same command as the next step
+    let status = repo.hotfix(&["status"]).ok();
+    assert!(
+        status.stdout.contains(&format!("next: {switch}\n")),
+        "{}",
+        status.stdout
+    );
+    // pasted into a shell, the command does what it says and nothing else
+    let out = paste(&repo.path, switch);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(repo.branch(), branch);
+    assert!(
+        !repo.path.join("pwned").exists(),
+        "`pwned` was created: the printed command ran the name as shell code"
+    );
+}
+
 #[test]
 fn a_file_name_that_is_not_utf8_is_counted_shown_tested_and_shipped() {
     let policy = DEPLOY_POLICY.replace(
