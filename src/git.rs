@@ -342,6 +342,11 @@ impl Repo {
                     ))
                     .hint("move or commit those files, then run the command again; nothing was changed"),
                 )
+            } else if e.code() == ErrorCode::Locked {
+                anyhow::Error::new(
+                    Refusal::usage(format!("cannot switch to {branch}: {}", e.message()))
+                        .hint("wait for the other git command to finish, then run the command again; nothing was changed"),
+                )
             } else {
                 anyhow!(e).context(format!("could not check out {branch}"))
             }
@@ -402,27 +407,54 @@ impl Repo {
     }
 
     /// Commits reachable from `branch` and from no other branch, tag or remote-tracking branch:
-    /// what deleting the branch would lose. `base` is where the branch started (its commits
-    /// before it are a release's, kept by its tag).
+    /// what deleting the branch would lose. `base` is where the branch started.
     ///
     /// Walking the branch against every other reference, as `git rev-list tip --not --all`
     /// does, reads the history of every tag back to the oldest (half a second on a
-    /// 80,000-commit repository: libgit2 has no commit-graph). Instead: the branch's own
-    /// commits (`base..tip`, a handful), then the other references newest first, only as far
-    /// back as a day before the oldest of those commits; a reference older than that cannot
-    /// contain them, unless clocks were a day wrong, and then the commit counts as lost and
-    /// the deletion is refused, the safe mistake.
+    /// 80,000-commit repository: libgit2 has no commit-graph). When another reference points
+    /// at `base` itself (its release tag, usually), everything before it is kept by that
+    /// reference, and only the branch's own commits (`base..tip`, a handful) need a home:
+    /// they are looked for in the other references newest first, only as far back as a day
+    /// before the oldest of them. A reference older than that cannot contain them, unless
+    /// clocks were a day wrong, and then the commit counts as lost and the deletion is
+    /// refused, the safe mistake. Otherwise (the tag deleted or moved, `--from` a branch
+    /// deleted since), the whole walk.
     pub fn commits_only_on(&self, branch: &str, base: Option<Oid>) -> Result<Vec<Oid>> {
         let Some(tip) = self.branch_tip(branch)? else {
             return Ok(Vec::new());
         };
+        // the other references that keep commits, newest first by their commit
+        let own_ref = format!("refs/heads/{branch}");
+        let mut homes = Vec::new();
+        for r in self
+            .repo
+            .references()
+            .context("could not list references")?
+        {
+            let r = r.context("could not read a reference")?;
+            let name = r.name_bytes();
+            // Only branches, tags and remote-tracking branches keep a commit: a stash built
+            // on the tip (refs/stash) or hotfix's own records must not count as a home for it.
+            let keeps = [&b"refs/heads/"[..], b"refs/tags/", b"refs/remotes/"]
+                .iter()
+                .any(|p| name.starts_with(p));
+            if name == own_ref.as_bytes() || !keeps {
+                continue;
+            }
+            if let Ok(c) = r.peel_to_commit() {
+                homes.push((c.time().seconds(), c.id()));
+            }
+        }
         let mut walk = self.repo.revwalk().context("could not walk history")?;
         walk.push(tip).context("could not walk history")?;
-        if let Some(base) = base
-            && self.repo.find_commit(base).is_ok()
-        {
-            walk.hide(base).context("could not walk history")?;
-        }
+        let base_kept = base.filter(|b| homes.iter().any(|(_, id)| id == b));
+        let Some(base) = base_kept else {
+            for (_, id) in &homes {
+                walk.hide(*id).context("could not walk history")?;
+            }
+            return walk.map(|o| o.context("could not walk history")).collect();
+        };
+        walk.hide(base).context("could not walk history")?;
         let own: Vec<Oid> = walk
             .map(|o| o.context("could not walk history"))
             .collect::<Result<_>>()?;
@@ -440,32 +472,11 @@ impl Repo {
         }
         const SLOP: i64 = 24 * 60 * 60;
         let cutoff = oldest.saturating_sub(SLOP);
-
-        let own_ref = format!("refs/heads/{branch}");
-        let mut queue = std::collections::BinaryHeap::new();
         let mut seen = std::collections::HashSet::new();
-        for r in self
-            .repo
-            .references()
-            .context("could not list references")?
-        {
-            let r = r.context("could not read a reference")?;
-            let name = r.name_bytes();
-            // Only branches, tags and remote-tracking branches keep a commit: a stash built
-            // on the tip (refs/stash) or hotfix's own records must not count as a home for it.
-            let keeps = [&b"refs/heads/"[..], b"refs/tags/", b"refs/remotes/"]
-                .iter()
-                .any(|p| name.starts_with(p));
-            if name == own_ref.as_bytes() || !keeps {
-                continue;
-            }
-            if let Ok(c) = r.peel_to_commit()
-                && c.time().seconds() >= cutoff
-                && seen.insert(c.id())
-            {
-                queue.push((c.time().seconds(), c.id()));
-            }
-        }
+        let mut queue: std::collections::BinaryHeap<(i64, Oid)> = homes
+            .into_iter()
+            .filter(|(time, id)| *time >= cutoff && seen.insert(*id))
+            .collect();
         // newest first, like `git log --date-order`, until every commit is found or the walk
         // is past the cutoff
         while let Some((time, id)) = queue.pop() {

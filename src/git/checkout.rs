@@ -27,13 +27,26 @@ use git2::{IndexEntry, IndexTime, ObjectType};
 use super::treediff::{Trees, Update, changed_under};
 use super::{Oid, Repo};
 
-/// libgit2's in-memory mark for an index entry known to match its file (it is not written to
-/// disk): without it, writing the index re-reads every file newer than the index to check it.
-const UPTODATE: u16 = 1 << 2;
 /// Index entries a checkout must leave to libgit2: sparse (not in the working tree) and
-/// intent-to-add.
+/// intent-to-add (`git add -N`: in the index, with no content staged yet).
 const SKIP_WORKTREE: u16 = 1 << 14;
-const INTENT_TO_ADD: u16 = 1 << 13;
+pub(super) const INTENT_TO_ADD: u16 = 1 << 13;
+
+/// A file hotfix writes itself: the change, its index entry, and whether to replace the file
+/// rather than write over it (it has other hard links, or is read-only).
+struct Mine {
+    update: Update,
+    entry: IndexEntry,
+    replace: bool,
+}
+
+fn conflict(path: &[u8], what: &str) -> git2::Error {
+    git2::Error::new(
+        git2::ErrorCode::Conflict,
+        git2::ErrorClass::Checkout,
+        format!("{} {what}", String::from_utf8_lossy(path)),
+    )
+}
 
 impl Repo {
     /// Checks out `target` over HEAD the way `git switch` does, writing only the files that
@@ -56,6 +69,18 @@ impl Repo {
             // no pathspec would mean every path
             return Ok(());
         }
+        // another git process is writing the index: refuse before any file is written (the
+        // index could not be written at the end)
+        if self.repo.path().join("index.lock").exists() {
+            return Err(git2::Error::new(
+                git2::ErrorCode::Locked,
+                git2::ErrorClass::Index,
+                format!(
+                    "{} exists: another git process is running in this repository (if none is, remove the file)",
+                    self.repo.path().join("index.lock").display()
+                ),
+            ));
+        }
         let filters =
             self.filters_may_apply(trees.attributes, trees.dirs.as_deref().unwrap_or_default());
         // the files hotfix writes itself: only without filters, whose conversions are libgit2's
@@ -66,7 +91,7 @@ impl Repo {
         };
         let theirs: Vec<&Vec<u8>> = {
             let skip: std::collections::HashSet<&[u8]> =
-                mine.iter().map(|(u, _, _)| u.path.as_slice()).collect();
+                mine.iter().map(|m| m.update.path.as_slice()).collect();
             changed
                 .iter()
                 .filter(|p| !skip.contains(p.as_slice()))
@@ -87,17 +112,14 @@ impl Repo {
         self.write_in_place(mine)
     }
 
-    /// Of the files whose content alone changes, those hotfix can write itself: tracked and
-    /// unstaged (the index has HEAD's blob, with no sparse or intent-to-add mark), a regular
-    /// file, in real directories (no symbolic link on the way), with the index's
-    /// executable bit, and unmodified (its stat data matches the index's and is older than the
-    /// index, else its content hashes to the index's blob). Anything else goes to libgit2,
-    /// which writes it or refuses. Reads only; returns each file with its index entry and whether
-    /// it has other hard links.
-    fn untouched(
-        &self,
-        updates: Vec<Update>,
-    ) -> Result<Vec<(Update, IndexEntry, bool)>, git2::Error> {
+    /// Of the files whose content alone changes, those hotfix can write itself: in the index
+    /// with HEAD's blob and mode (no sparse or intent-to-add mark), a regular file in real
+    /// directories (no symbolic link on the way) with the index's executable bit, and
+    /// unmodified (its stat data matches the index's and is older than the index, else its
+    /// content hashes to the index's blob). A change staged, or a file whose content differs,
+    /// is refused here as `git switch` refuses it (libgit2's own check compares only time
+    /// and size). Anything else goes to libgit2, which writes it or refuses. Reads only.
+    fn untouched(&self, updates: Vec<Update>) -> Result<Vec<Mine>, git2::Error> {
         let Some(workdir) = self.repo.workdir() else {
             return Ok(Vec::new());
         };
@@ -115,15 +137,18 @@ impl Repo {
         let stamp = (stamp.mtime(), stamp.mtime_nsec());
         let mut dirs: HashMap<Vec<u8>, bool> = HashMap::new();
         let mut out = Vec::new();
-        for u in updates {
+        for update in updates {
+            let u = &update;
             let Some(entry) = index.get_path(Path::new(OsStr::from_bytes(&u.path)), 0) else {
                 continue;
             };
-            if entry.id != u.old
-                || entry.mode != u.mode
-                || entry.flags_extended & (SKIP_WORKTREE | INTENT_TO_ADD) != 0
-                || !real_dirs(workdir, &u.path, &mut dirs)
-            {
+            if entry.mode != u.mode || entry.flags_extended & (SKIP_WORKTREE | INTENT_TO_ADD) != 0 {
+                continue;
+            }
+            if entry.id != u.old {
+                return Err(conflict(&u.path, "has changes staged"));
+            }
+            if !real_dirs(workdir, &u.path, &mut dirs) {
                 continue;
             }
             let file = workdir.join(OsStr::from_bytes(&u.path));
@@ -148,20 +173,27 @@ impl Repo {
             if !same_stat || racy {
                 match Oid::hash_file(ObjectType::Blob, &file) {
                     Ok(id) if id == u.old => {}
-                    _ => continue,
+                    Ok(_) => return Err(conflict(&u.path, "has local changes")),
+                    Err(_) => continue,
                 }
             }
-            // another name for the same file (a hard link) keeps the old content, as with git
-            let linked = meta.nlink() > 1;
-            out.push((u, entry, linked));
+            // another name for the same file (a hard link) keeps the old content, as with git;
+            // a read-only file is replaced, as git does, rather than opened for writing
+            let replace = meta.nlink() > 1 || meta.mode() & 0o200 == 0;
+            out.push(Mine {
+                update,
+                entry,
+                replace,
+            });
         }
         Ok(out)
     }
 
     /// Writes each file over its old content, cuts it to the new length, and records it in the
-    /// index with the file's new stat data; then writes the index (with its tree ids). A file
-    /// with other hard links is replaced by a new one instead, so that they keep their content.
-    fn write_in_place(&self, files: Vec<(Update, IndexEntry, bool)>) -> Result<(), git2::Error> {
+    /// index with the file's new stat data; then writes the index (with its tree ids). When
+    /// that fails midway, the files already written get their old content back, so a failed
+    /// switch leaves the working tree as it found it (as far as hotfix's share goes).
+    fn write_in_place(&self, files: Vec<Mine>) -> Result<(), git2::Error> {
         if files.is_empty() {
             return self.keep_cache_tree();
         }
@@ -170,25 +202,22 @@ impl Repo {
             .workdir()
             .ok_or_else(|| git2::Error::from_str("the repository has no working tree"))?;
         let mut index = self.repo.index()?;
-        for (u, mut entry, linked) in files {
-            let blob = self.repo.find_blob(u.new)?;
-            let content = blob.content();
-            let path = workdir.join(OsStr::from_bytes(&u.path));
-            let failed = |e: std::io::Error| {
-                git2::Error::from_str(&format!("could not write {}: {e}", path.display()))
+        let mut written = Vec::new();
+        let mut result = Ok(());
+        for Mine {
+            update: u,
+            mut entry,
+            replace,
+        } in files
+        {
+            let meta = match write_file(&self.repo, workdir, &u.path, u.new, u.mode, replace) {
+                Ok(meta) => meta,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
             };
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).custom_flags(libc::O_NOFOLLOW);
-            if linked {
-                std::fs::remove_file(&path).map_err(failed)?;
-                let mode = if u.mode == 0o100755 { 0o777 } else { 0o666 };
-                options.create_new(true).mode(mode);
-            }
-            let mut file = options.open(&path).map_err(failed)?;
-            file.write_all(content).map_err(failed)?;
-            file.set_len(content.len() as u64).map_err(failed)?;
-            let meta = file.metadata().map_err(failed)?;
-            drop(file);
+            written.push((u.path.clone(), u.old, u.mode));
             entry.id = u.new;
             // as git stores them: the low 32 bits
             entry.file_size = meta.len() as u32;
@@ -198,10 +227,39 @@ impl Repo {
             entry.ino = meta.ino() as u32;
             entry.uid = meta.uid();
             entry.gid = meta.gid();
-            entry.flags_extended |= UPTODATE;
-            index.add(&entry)?;
+            if let Err(e) = index.add(&entry) {
+                result = Err(e);
+                break;
+            }
         }
-        self.keep_cache_tree()
+        if result.is_ok() {
+            result = self.keep_cache_tree();
+        }
+        let Err(e) = result else {
+            return Ok(());
+        };
+        // put back what was written, and forget the index changes not written
+        let lost: Vec<String> = written
+            .iter()
+            .filter(|(path, old, mode)| {
+                write_file(&self.repo, workdir, path, *old, *mode, false).is_err()
+            })
+            .map(|(path, _, _)| String::from_utf8_lossy(path).into_owned())
+            .collect();
+        let _ = index.read(true);
+        Err(git2::Error::new(
+            e.code(),
+            e.class(),
+            if lost.is_empty() {
+                format!("{} (the files already written were put back)", e.message())
+            } else {
+                format!(
+                    "{}; these files now hold the new version and could not be put back: {}",
+                    e.message(),
+                    lost.join(", ")
+                )
+            },
+        ))
     }
 
     /// Writes the index again with its cache of tree ids complete. libgit2's checkout drops
@@ -210,12 +268,15 @@ impl Repo {
     /// repository) until something rebuilds it. Building the tree ids from the index is what
     /// `git switch` does; the trees already exist, so nothing new is written unless changes
     /// were staged before the switch (then, as with `git write-tree`, their trees).
+    ///
+    /// Not with a conflict or an intent-to-add entry (`git add -N`) in the index: libgit2 would
+    /// record the latter in the tree as an empty file, which git would then trust at the next
+    /// commit.
     pub(super) fn keep_cache_tree(&self) -> Result<(), git2::Error> {
         let mut index = self.repo.index()?;
-        if index.has_conflicts() {
-            return Ok(());
+        if !index.has_conflicts() && !index.iter().any(|e| e.flags_extended & INTENT_TO_ADD != 0) {
+            index.write_tree()?;
         }
-        index.write_tree()?;
         index.write()
     }
 
@@ -308,4 +369,34 @@ fn real_dirs(workdir: &Path, path: &[u8], seen: &mut HashMap<Vec<u8>, bool>) -> 
         end += 1;
     }
     true
+}
+
+/// Writes blob `id` to `path` (relative to `workdir`): over the old content, cut to length, or
+/// (`replace`) as a new file where the old one was removed. Returns the file's stat data.
+fn write_file(
+    repo: &git2::Repository,
+    workdir: &Path,
+    path: &[u8],
+    id: Oid,
+    mode: u32,
+    replace: bool,
+) -> Result<std::fs::Metadata, git2::Error> {
+    let blob = repo.find_blob(id)?;
+    let content = blob.content();
+    let path = workdir.join(OsStr::from_bytes(path));
+    let failed = |e: std::io::Error| {
+        git2::Error::from_str(&format!("could not write {}: {e}", path.display()))
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).custom_flags(libc::O_NOFOLLOW);
+    if replace {
+        std::fs::remove_file(&path).map_err(failed)?;
+        options
+            .create_new(true)
+            .mode(if mode == 0o100755 { 0o777 } else { 0o666 });
+    }
+    let mut file = options.open(&path).map_err(failed)?;
+    file.write_all(content).map_err(failed)?;
+    file.set_len(content.len() as u64).map_err(failed)?;
+    file.metadata().map_err(failed)
 }

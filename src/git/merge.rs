@@ -97,6 +97,21 @@ impl Repo {
         if index.has_conflicts() {
             return Err(anyhow!("the index still has unresolved conflicts"));
         }
+        // libgit2 would commit a `git add -N` entry as an empty file; git leaves it out
+        if let Some(e) = index
+            .iter()
+            .find(|e| e.flags_extended & super::checkout::INTENT_TO_ADD != 0)
+        {
+            let path = String::from_utf8_lossy(&e.path).into_owned();
+            return Err(crate::error::Refusal::usage(format!(
+                "{path} is in the index with no content (added with `git add -N`), and a merge commit would record it as an empty file"
+            ))
+            .hint(format!(
+                "stage it (`git add -- {0}`) or take it out of the index (`git rm --cached -- {0}`), then run the command again",
+                crate::ui::shell_word(&path)
+            ))
+            .into());
+        }
         let tree_id = index
             .write_tree()
             .context("could not write the merged tree")?;

@@ -67,7 +67,8 @@ impl Repo {
     /// with no tags following them, no submodules and no automatic maintenance afterwards
     /// (a `git maintenance run --auto` process per fetch, for a few refs to blobs). Half
     /// the time of a plain fetch, which `hotfix status` pays while a hotfix awaits review.
-    /// Config rather than `--no-auto-maintenance`, which git before 2.29 rejects.
+    /// (`-c maintenance.auto=false` is `--no-auto-maintenance`; both need git 2.29, as
+    /// `--no-write-fetch-head` does.)
     pub fn fetch_records(&self, remote: &str, refspecs: &[&str]) -> Result<()> {
         let mut args = vec![
             "-c",
@@ -112,29 +113,46 @@ impl Repo {
             .spawn()
             .context("could not run `git` (is it installed and on PATH?)")?;
         // a waiting thread rather than polling: a fetch from a near remote takes a few
-        // milliseconds, and `hotfix status` should not wait a moment longer than git does
+        // milliseconds, and `hotfix status` should not wait a moment longer than git does.
+        // It waits without reaping (WNOWAIT), so the pid stays this child's until
+        // `child.wait()` below, and killing it can never hit another process.
         let pid = child.id();
         let (done, finished) = std::sync::mpsc::channel();
-        let waiter = std::thread::spawn(move || {
-            let status = child.wait();
+        std::thread::spawn(move || {
+            // SAFETY: waitid on our own child with a zeroed siginfo_t to fill in
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            loop {
+                let r = unsafe {
+                    libc::waitid(
+                        libc::P_PID,
+                        pid as libc::id_t,
+                        &mut info,
+                        libc::WEXITED | libc::WNOWAIT,
+                    )
+                };
+                if r == 0
+                    || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted
+                {
+                    break;
+                }
+            }
             let _ = done.send(());
-            status
         });
         if finished.recv_timeout(timeout).is_err() {
-            // SAFETY: kill(2) of our own child, which the waiter is still waiting for, so the
-            // pid is still the child's (unless it ended in this very instant)
-            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
-            let _ = waiter.join();
+            // asked first, so git removes its lock files; then made to
+            // SAFETY: kill(2) of our own child, not reaped yet (see above)
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+            if finished.recv_timeout(Duration::from_secs(2)).is_err() {
+                let _ = child.kill();
+            }
+            let _ = child.wait();
             return Err(anyhow!(
                 "`git {}` did not finish within {} seconds",
                 args.join(" "),
                 timeout.as_secs()
             ));
         }
-        let status = waiter
-            .join()
-            .map_err(|_| anyhow!("could not wait for git"))?
-            .context("could not wait for git")?;
+        let status = child.wait().context("could not wait for git")?;
         if status.success() {
             return Ok(());
         }

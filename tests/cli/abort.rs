@@ -133,6 +133,33 @@ fn delete_does_not_trust_a_home_whose_clock_is_days_behind() {
 }
 
 #[test]
+fn delete_refuses_when_the_base_itself_has_no_other_home() {
+    let env = Env::new();
+    let repo = env.released_repo();
+    // started from a release branch with a commit of its own, which is then deleted: the
+    // hotfix branch is the only home left for that commit
+    repo.git(&["switch", "-q", "-c", "release/1.1", "v1.1.0"]);
+    let prep = repo.commit_file("app.txt", "version 1.1 prepared\n", "release prep");
+    repo.git(&["switch", "-q", "develop"]);
+    repo.hotfix(&start_args("x", &["--from", "release/1.1"]))
+        .ok();
+    repo.git(&["branch", "-q", "-D", "release/1.1"]);
+    repo.refused(&["abort", "--delete"], 2, "release prep");
+    assert_eq!(repo.rev("hotfix/x"), prep);
+    // the same when the release tag of the base is deleted
+    let env = Env::new();
+    let repo = env.released_repo();
+    repo.git(&["switch", "-q", "-c", "tmp", "v1.1.0"]);
+    repo.commit_file("app.txt", "version 1.1.1\n", "patch release");
+    repo.git(&["tag", "v1.1.1"]);
+    repo.git(&["switch", "-q", "develop"]);
+    repo.git(&["branch", "-q", "-D", "tmp"]);
+    repo.start("y").ok();
+    repo.git(&["tag", "-d", "v1.1.1"]);
+    repo.refused(&["abort", "--delete"], 2, "patch release");
+}
+
+#[test]
 fn uncommitted_changes_are_refused() {
     let env = Env::new();
     let repo = started_from_feature(&env);

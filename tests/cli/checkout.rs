@@ -258,3 +258,25 @@ fn a_file_whose_mode_and_content_change_gets_both() {
     clean(&repo);
     assert_eq!(index_from_scratch(&repo), "");
 }
+
+#[test]
+fn a_lock_held_by_another_git_process_refuses_before_writing() {
+    let env = Env::new();
+    let repo = released(&env, |_| {});
+    std::fs::write(repo.git_dir().join("index.lock"), "").unwrap();
+    let run = repo.hotfix(&[
+        "start",
+        "fix",
+        "--severity",
+        "revenue-loss",
+        "--reproduced",
+        "--summary",
+        "s",
+    ]);
+    let run = run.fails(2, "another git process is running");
+    assert!(run.stderr.contains("nothing was changed"), "{}", run.stderr);
+    std::fs::remove_file(repo.git_dir().join("index.lock")).unwrap();
+    assert_eq!(repo.branch(), "develop");
+    assert_eq!(repo.read("app.txt"), "version 2.0\n");
+    clean(&repo);
+}

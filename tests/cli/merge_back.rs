@@ -568,3 +568,24 @@ fn release_lines_older_than_the_hotfix_base_are_not_merged_into() {
     assert!(t.author.contains("develop", &fix));
     assert!(t.author.state_entry(HOTFIX_BRANCH).is_none());
 }
+
+#[test]
+fn continue_refuses_a_file_added_with_intent_to_add() {
+    let t = released();
+    conflicting_develop(&t);
+    t.hf(&["merge-back"]).fails(1, "stopped on conflicts");
+    t.author
+        .write("app.txt", "line 1\nversion 1.1\nline 3 fixed, reworded\n");
+    t.author.git(&["add", "app.txt"]);
+    // a new file marked with `git add -N`: libgit2 would commit it as an empty file
+    t.author.write("notes.txt", "half written\n");
+    t.author.git(&["add", "-N", "notes.txt"]);
+    t.refused(&["merge-back", "--continue"], 2, "added with `git add -N`");
+    assert!(t.author.has_ref("MERGE_HEAD"), "still mid-merge");
+    t.author.git(&["add", "notes.txt"]);
+    t.hf(&["merge-back", "--continue"]).ok();
+    assert_eq!(
+        t.author.git(&["show", "develop:notes.txt"]),
+        "half written\n"
+    );
+}
