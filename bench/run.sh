@@ -167,9 +167,9 @@ if wants status || wants status-unapproved; then
 		perl -i -pe 's/$/ \/* checked *\// if $. == 3; $_ .= "\tif (!x)\n\t\treturn -1;\n" if $. == 5' "$s/$f"
 	done
 	git -C "$s" commit -q -am "login: return an error instead of crashing"
-	# after a checkout by libgit2 (`hotfix start`), `git status` re-reads ~3,900 files on every
-	# run (40 ms instead of 12) until git refreshes the index itself: measure git as it
-	# normally runs
+	# files written in the same second as the index (by any checkout, git's own too) are
+	# "racily clean": git status re-reads them on every run until the index is written again
+	# in a later second. Measure git as it normally runs, with its index refreshed.
 	git -C "$s" update-index -q --really-refresh >/dev/null || true
 	prep_hotfix() { :; }
 	prep_git() { :; }
