@@ -218,6 +218,10 @@ pub struct FinishArgs {
     #[arg(long)]
     pub push: bool,
 
+    /// The new version, as for deploy (default: the base version with the patch number raised)
+    #[arg(long, value_name = "VERSION")]
+    pub version: Option<String>,
+
     /// Merge back through a branch pushed for a pull request
     #[arg(long)]
     pub via_branch: bool,

@@ -96,7 +96,7 @@ pub fn finish(ctx: &Ctx, args: &FinishArgs) -> Result<()> {
         &h,
         &deploy::Options {
             push: args.push,
-            version: None,
+            version: args.version.as_deref(),
             overrides: &OverrideArgs::default(),
         },
     )?;

@@ -158,3 +158,21 @@ fn after_the_release_finish_merges_back_from_anywhere() {
     assert_eq!(t.log("deploy.log").len(), 1, "finish must not deploy again");
     assert!(t.author.contains("develop", "v1.1.1"));
 }
+
+#[test]
+fn version_names_the_release_as_deploy_version_does() {
+    let t = Team::new();
+    t.approve();
+    t.hf(&["finish", "--version", "nope"])
+        .fails(2, "is not a semantic version");
+    assert_eq!(t.log("deploy.log").len(), 0, "nothing deployed");
+    let run = t.hf(&["finish", "--version", "1.2.0"]).ok();
+    assert!(
+        run.stderr.contains("Verified and tagged v1.2.0"),
+        "{}",
+        run.stderr
+    );
+    assert!(t.author.has_tag("v1.2.0"));
+    assert!(!t.author.has_tag("v1.1.1"));
+    assert!(t.author.contains("develop", "v1.2.0"));
+}
