@@ -362,6 +362,18 @@ impl Repo {
         self.checked_out_elsewhere(&format!("refs/heads/{branch}"))
     }
 
+    /// Whether `branch` is checked out here or in another worktree.
+    pub fn is_checked_out(&self, branch: &str) -> Result<bool> {
+        if let Head::Branch(name, _) | Head::Unborn(name) = self.head()?
+            && name == branch
+        {
+            return Ok(true);
+        }
+        Ok(self
+            .checked_out_elsewhere(&format!("refs/heads/{branch}"))
+            .is_some())
+    }
+
     /// The other worktree whose HEAD is `refname`, if any: git never checks a branch out twice,
     /// and libgit2 only refuses at `set_head`, after it has changed the files.
     fn checked_out_elsewhere(&self, refname: &str) -> Option<PathBuf> {

@@ -66,13 +66,18 @@ pub fn merge_back(ctx: &Ctx, args: &MergeBackArgs) -> Result<()> {
     let rec = match &h.merge_back {
         // Resumed after an interruption: the targets were chosen before.
         Some(rec) => rec.clone(),
-        None => MergeBackRecord {
-            tag: h.deploy.as_ref().map(|d| d.tag.clone()).unwrap_or_default(),
-            targets: targets(ctx, &h)?,
-            done: Vec::new(),
-            current: None,
-            via_branch: args.via_branch,
-        },
+        None => {
+            fetch_targets(ctx, &h)?;
+            let targets = targets(ctx, &h)?;
+            catch_up(ctx, &targets)?;
+            MergeBackRecord {
+                tag: h.deploy.as_ref().map(|d| d.tag.clone()).unwrap_or_default(),
+                targets,
+                done: Vec::new(),
+                current: None,
+                via_branch: args.via_branch,
+            }
+        }
     };
     let h = save(ctx, &h.branch, |e| e.merge_back = Some(rec.clone()))?;
     run_targets(ctx, &h)
@@ -253,6 +258,61 @@ pub fn targets(ctx: &Ctx, h: &Hotfix) -> Result<Vec<String>> {
         ));
     }
     Ok(out)
+}
+
+/// Before a merge-back begins: what the team pushed since this clone last fetched, so the
+/// merges land on top of it. A failure (offline) warns, and the branches here are used.
+fn fetch_targets(ctx: &Ctx, h: &Hotfix) -> Result<()> {
+    let dev = development_branch(ctx, h)?;
+    let Some(remote) = ctx.repo.remote_for(Some(&dev))? else {
+        return Ok(());
+    };
+    ctx.ui.verbose(format!("fetching {remote}"));
+    if let Err(e) = ctx.repo.fetch(&remote, &[], false) {
+        ctx.ui
+            .warn(format!("{e:#}; merging into the branches as they are here"));
+    }
+    Ok(())
+}
+
+/// Fast-forwards each local target that is only behind its remote-tracking branch and is not
+/// checked out anywhere (as `git pull` would, with nothing to merge). A target checked out,
+/// or with commits of its own, is left as it is, with a word about pulling before pushing.
+fn catch_up(ctx: &Ctx, targets: &[String]) -> Result<()> {
+    let repo = &ctx.repo;
+    for t in targets {
+        // a release line only on the remote gets a local branch at its tip later
+        let Some(local) = repo.branch_tip(t)? else {
+            continue;
+        };
+        let Some(remote) = repo.remote_for(Some(t))? else {
+            continue;
+        };
+        let tracking = format!("{remote}/{t}");
+        let Some(theirs) = repo.remote_branch_tip(&tracking)? else {
+            continue;
+        };
+        if local == theirs || repo.is_ancestor(theirs, local)? {
+            continue;
+        }
+        let behind = repo.count_commits(local, theirs)?;
+        let plural = if behind == 1 { "" } else { "s" };
+        if repo.is_ancestor(local, theirs)? && !repo.is_checked_out(t)? {
+            repo.fast_forward_branch(
+                t,
+                theirs,
+                &format!("hotfix merge-back: fast-forward to {tracking}"),
+            )?;
+            ctx.ui.status(format!(
+                "Fast-forwarded {t} to {tracking} ({behind} new commit{plural}) before merging."
+            ));
+        } else {
+            ctx.ui.warn(format!(
+                "{t} lacks {behind} commit{plural} of {tracking}; merging into {t} as it is here, so pull before pushing it"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The configured development branch (from the policy at start), else the detected one.

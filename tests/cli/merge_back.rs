@@ -589,3 +589,69 @@ fn continue_refuses_a_file_added_with_intent_to_add() {
         "half written\n"
     );
 }
+
+/// A teammate pushes a commit to `develop` on origin after the author last fetched.
+fn teammate_pushes_to_develop(t: &Team) -> String {
+    let mate = t
+        .env
+        .clone_of(&t.origin, "teammate", ("Tia Teammate", "tia@example.com"));
+    mate.git(&["switch", "-q", "develop"]);
+    let id = mate.commit_file("other.txt", "other work\n", "Other work on develop");
+    mate.git(&["push", "-q", "origin", "develop"]);
+    id
+}
+
+#[test]
+fn merge_back_fetches_first_and_fast_forwards_a_target_that_is_only_behind() {
+    let t = released();
+    let fix = t.author.head();
+    let pushed = teammate_pushes_to_develop(&t);
+    let run = t.hf(&["merge-back"]).ok();
+    assert!(
+        run.stderr
+            .contains("Fast-forwarded develop to origin/develop (1 new commit) before merging."),
+        "{}",
+        run.stderr
+    );
+    // the merge sits on top of what the team pushed, so pushing it is a fast-forward
+    assert_eq!(parents(&t, "develop"), [pushed, fix]);
+    t.author.git(&["push", "-q", "origin", "develop"]);
+    assert_eq!(t.origin.rev("develop"), t.author.rev("develop"));
+}
+
+#[test]
+fn merge_back_leaves_a_target_with_commits_of_its_own_and_says_to_pull() {
+    let t = released();
+    let fix = t.author.head();
+    teammate_pushes_to_develop(&t);
+    t.author.git(&["switch", "-q", "develop"]);
+    let mine = t
+        .author
+        .commit_file("mine.txt", "local work\n", "Local work on develop");
+    t.author.git(&["switch", "-q", HOTFIX_BRANCH]);
+    let run = t.hf(&["merge-back"]).ok();
+    assert!(
+        run.stderr.contains(
+            "develop lacks 1 commit of origin/develop; merging into develop as it is here, so pull before pushing it"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(parents(&t, "develop"), [mine, fix]);
+}
+
+#[test]
+fn merge_back_goes_on_offline_with_the_branches_it_has() {
+    let t = released();
+    let develop_before = t.author.rev("develop");
+    t.author
+        .git(&["remote", "set-url", "origin", "/nonexistent/origin.git"]);
+    let run = t.hf(&["merge-back"]).ok();
+    assert!(
+        run.stderr
+            .contains("merging into the branches as they are here"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(parents(&t, "develop")[0], develop_before);
+}
