@@ -8,7 +8,7 @@ use crate::cli::AbortArgs;
 use crate::commands::init::detect_development;
 use crate::error::Refusal;
 use crate::git::{Head, short};
-use crate::state::DeployPhase;
+use crate::state::{DeployPhase, Phase};
 use crate::steps::deploy;
 use crate::ui::shell_word;
 
@@ -77,12 +77,22 @@ pub fn abort(ctx: &Ctx, args: &AbortArgs) -> Result<()> {
         }
     }
 
+    // A start killed while it switched the files left them half way (each as HEAD or the
+    // release has it): abort puts them back as HEAD has them.
+    let half_switched = match (h.phase, on_branch) {
+        (Phase::Starting, false) => repo.half_switched_to(Oid::from_str(&h.base_commit)?)?,
+        _ => None,
+    };
+
     // Under the state lock for the whole change: a concurrent command cannot see the branch
     // switched while the entry still says the hotfix is checked out, and a lock held elsewhere
     // refuses before anything moved.
     ctx.store.update(|s| {
         if let Some(target) = &back_to {
             repo.switch(target)?;
+        }
+        if let Some(paths) = &half_switched {
+            repo.undo_half_switch(paths)?;
         }
         if args.delete && tip.is_some() {
             repo.delete_branch(&h.branch)?;
@@ -96,6 +106,12 @@ pub fn abort(ctx: &Ctx, args: &AbortArgs) -> Result<()> {
     }
 
     let ui = ctx.ui;
+    if let Some(paths) = half_switched {
+        ui.status(format!(
+            "Put back the {} files the interrupted start had begun to switch.",
+            paths.len()
+        ));
+    }
     ui.status(format!("Abandoned {}.", h.branch));
     if let Some(target) = back_to {
         ui.status(format!("Switched back to {target}."));

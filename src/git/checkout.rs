@@ -112,6 +112,143 @@ impl Repo {
         self.write_in_place(mine)
     }
 
+    /// What a switch to `target` killed midway leaves behind: every path where the index or
+    /// the working tree differs from HEAD is as `target` has it (the same blob, or absent from
+    /// both); untracked files the target does not have are the user's and left out. Returns
+    /// the paths that differ, or `None` when nothing differs or one path differs in another
+    /// way (someone's work: then nothing may be forced).
+    pub fn half_switched_to(&self, target: Oid) -> anyhow::Result<Option<Vec<Vec<u8>>>> {
+        use anyhow::Context;
+        let Some(workdir) = self.repo.workdir() else {
+            return Ok(None);
+        };
+        let tree = self
+            .repo
+            .find_commit(target)
+            .and_then(|c| c.tree())
+            .context("could not read the tree being switched to")?;
+        let index = self.repo.index().context("could not read the index")?;
+        let mut opts = git2::StatusOptions::new();
+        opts.include_untracked(true)
+            .recurse_untracked_dirs(true)
+            .include_ignored(false)
+            .exclude_submodules(true);
+        let statuses = self
+            .repo
+            .statuses(Some(&mut opts))
+            .context("could not read the working tree's status")?;
+        let mut paths = Vec::new();
+        for s in statuses.iter() {
+            let flags = s.status();
+            if flags.is_empty() || flags.is_ignored() {
+                continue;
+            }
+            if flags.is_conflicted() {
+                return Ok(None);
+            }
+            let path = s.path_bytes();
+            let wanted = tree
+                .get_path(Path::new(OsStr::from_bytes(path)))
+                .ok()
+                .map(|e| (e.id(), e.filemode() as u32));
+            // an untracked file the target does not have is not the switch's: the user's
+            if flags == git2::Status::WT_NEW && wanted.is_none() {
+                continue;
+            }
+            if wanted.is_some_and(|(_, mode)| !matches!(mode, 0o100644 | 0o100755 | 0o120000)) {
+                return Ok(None);
+            }
+            let index_side = git2::Status::INDEX_NEW
+                | git2::Status::INDEX_MODIFIED
+                | git2::Status::INDEX_DELETED
+                | git2::Status::INDEX_RENAMED
+                | git2::Status::INDEX_TYPECHANGE;
+            let staged = index.get_path(Path::new(OsStr::from_bytes(path)), 0);
+            if flags.intersects(index_side) && staged.map(|e| (e.id, e.mode)) != wanted {
+                return Ok(None);
+            }
+            if !flags.intersects(
+                git2::Status::WT_NEW
+                    | git2::Status::WT_MODIFIED
+                    | git2::Status::WT_DELETED
+                    | git2::Status::WT_TYPECHANGE
+                    | git2::Status::WT_RENAMED,
+            ) {
+                paths.push(path.to_vec());
+                continue;
+            }
+            let file = workdir.join(OsStr::from_bytes(path));
+            let on_disk = match file.symlink_metadata() {
+                Err(_) => None,
+                Ok(m) if m.file_type().is_symlink() => {
+                    let link = std::fs::read_link(&file).context("could not read a link")?;
+                    Some((
+                        Oid::hash_object(ObjectType::Blob, link.as_os_str().as_bytes())?,
+                        0o120000,
+                    ))
+                }
+                Ok(m) if m.file_type().is_file() => Some((
+                    Oid::hash_file(ObjectType::Blob, &file)?,
+                    if m.mode() & 0o100 != 0 {
+                        0o100755
+                    } else {
+                        0o100644
+                    },
+                )),
+                Ok(_) => return Ok(None),
+            };
+            if on_disk.map(|(id, _)| id) != wanted.map(|(id, _)| id) {
+                return Ok(None);
+            }
+            paths.push(path.to_vec());
+        }
+        Ok((!paths.is_empty()).then_some(paths))
+    }
+
+    /// Finishes a switch to `branch` that was killed midway (see [`Repo::half_switched_to`]):
+    /// every path that differs from the target is written as the target has it, whatever is
+    /// there, then HEAD points at the branch. Only after `half_switched_to` said so.
+    pub fn complete_switch(&self, branch: &str) -> anyhow::Result<()> {
+        use anyhow::Context;
+        let target = self
+            .repo
+            .revparse_single(&format!("refs/heads/{branch}"))
+            .with_context(|| format!("could not find branch {branch}"))?;
+        let mut opts = git2::build::CheckoutBuilder::new();
+        opts.force();
+        self.repo
+            .checkout_tree(&target, Some(&mut opts))
+            .with_context(|| format!("could not check out {branch}"))?;
+        self.keep_cache_tree()
+            .context("could not write the index")?;
+        self.repo
+            .set_head(&format!("refs/heads/{branch}"))
+            .with_context(|| format!("could not point HEAD at {branch}"))
+    }
+
+    /// Undoes a switch killed midway: `paths` (from [`Repo::half_switched_to`], so nothing
+    /// there is anyone's work) back as HEAD has them, in the index and the working tree, the
+    /// ones HEAD does not have removed.
+    pub fn undo_half_switch(&self, paths: &[Vec<u8>]) -> anyhow::Result<()> {
+        use anyhow::Context;
+        let head = self
+            .repo
+            .head()
+            .and_then(|h| h.peel_to_tree())
+            .context("could not read HEAD")?;
+        let mut opts = git2::build::CheckoutBuilder::new();
+        opts.force()
+            .remove_untracked(true)
+            .disable_pathspec_match(true);
+        for p in paths {
+            opts.path(p.as_slice());
+        }
+        self.repo
+            .checkout_tree(head.as_object(), Some(&mut opts))
+            .context("could not restore the files")?;
+        self.keep_cache_tree().context("could not write the index")
+    }
+
     /// Of the files whose content alone changes, those hotfix can write itself: in the index
     /// with HEAD's blob and mode (no sparse or intent-to-add mark), a regular file in real
     /// directories (no symbolic link on the way) with the index's executable bit, and
@@ -218,6 +355,9 @@ impl Repo {
                 }
             };
             written.push((u.path.clone(), u.old, u.mode));
+            if written.len() == 2 {
+                crate::fault::point("checkout-mid-write");
+            }
             entry.id = u.new;
             // as git stores them: the low 32 bits
             entry.file_size = meta.len() as u32;

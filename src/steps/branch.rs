@@ -93,7 +93,15 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
                 .into(),
         );
     }
-    repo.require_clean("starting a hotfix")?;
+    // A start killed while it switched the files left them half way, every one as either
+    // side has it: then running it again finishes the switch.
+    let half_switched = match (&resuming, tip) {
+        (Some(h), Some(_)) => repo.half_switched_to(Oid::from_str(&h.base_commit)?)?,
+        _ => None,
+    };
+    if half_switched.is_none() {
+        repo.require_clean("starting a hotfix")?;
+    }
     let base = match &resuming {
         Some(h) => Base {
             tag: h.base_tag.clone(),
@@ -148,7 +156,17 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
         repo.create_branch(&branch, base.commit)?;
     }
     fault::point("start-before-checkout");
-    if let Err(e) = repo.switch(&branch) {
+    let switched = match half_switched {
+        Some(paths) => {
+            ctx.ui.status(format!(
+                "Finishing the switch to {branch} that was interrupted ({} files were already switched).",
+                paths.len()
+            ));
+            repo.complete_switch(&branch)
+        }
+        None => repo.switch(&branch),
+    };
+    if let Err(e) = switched {
         // Undo what this command made: the empty branch and the state entry.
         let _ = repo.delete_branch(&branch);
         let _ = ctx.store.update(|s| {

@@ -236,6 +236,101 @@ fn start_killed_before_the_checkout_is_undone_by_abort() {
     nothing_lost(&t, &keep, &develop);
 }
 
+/// A team whose `develop` differs from the release in the content of three files (written by
+/// hotfix itself in a switch) and one file only on `develop` (removed by libgit2's part).
+fn develop_apart_from_the_release() -> Team {
+    let t = Team::released(&policy());
+    t.author.commit_file(
+        "app.txt",
+        "line 1\nversion 2.0-dev\nline 3\n",
+        "develop app",
+    );
+    t.author
+        .commit_file("README.md", "app, in development\n", "develop readme");
+    t.author.commit_file(
+        "hotfix.toml",
+        &format!("{}\n# reviewed in November\n", policy()),
+        "a comment in the policy",
+    );
+    t
+}
+
+#[test]
+fn start_killed_while_it_writes_the_files_is_finished_by_start_or_undone_by_abort() {
+    for finish in [true, false] {
+        let t = develop_apart_from_the_release();
+        let keep = Keep::plant(&t.author);
+        let develop = t.author.rev("develop");
+        let run = t.hf_env(
+            &start_args("login-500", &[]),
+            &[("HOTFIX_FAULT", "checkout-mid-write")],
+        );
+        killed(&run, "checkout-mid-write");
+        assert_eq!(t.author.branch(), "develop");
+        assert_ne!(
+            t.author
+                .git(&["status", "--porcelain", "--untracked-files=no"]),
+            "",
+            "the kill left the files half way"
+        );
+        explained(
+            &t,
+            &[
+                "start was interrupted while it checked out hotfix/login-500",
+                "files are already switched",
+                "hotfix abort login-500 --delete",
+            ],
+        );
+        if finish {
+            let run = t.hf(&start_args("login-500", &[])).ok();
+            assert!(
+                run.stderr
+                    .contains("Finishing the switch to hotfix/login-500"),
+                "{}",
+                run.stderr
+            );
+            assert_eq!(t.author.branch(), HOTFIX_BRANCH);
+            assert_eq!(t.author.read("app.txt"), "line 1\nversion 1.1\nline 3\n");
+            assert_eq!(t.author.read("README.md"), "app\n");
+            assert!(!t.author.path.join("feature.txt").exists());
+            explained(&t, &["hotfix/login-500"]);
+        } else {
+            let run = t.hf(&["abort", "login-500", "--delete"]).ok();
+            assert!(run.stderr.contains("Put back the"), "{}", run.stderr);
+            assert_eq!(t.author.branch(), "develop");
+            assert_eq!(
+                t.author.read("app.txt"),
+                "line 1\nversion 2.0-dev\nline 3\n"
+            );
+            assert_eq!(t.author.read("feature.txt"), "new feature\n");
+            assert!(t.author.state_entry(HOTFIX_BRANCH).is_none());
+        }
+        assert_eq!(
+            t.author
+                .git(&["status", "--porcelain", "--untracked-files=no"]),
+            "",
+            "finish={finish}"
+        );
+        nothing_lost(&t, &keep, &develop);
+    }
+}
+
+#[test]
+fn a_half_switched_tree_with_an_edit_of_the_users_is_not_forced() {
+    let t = develop_apart_from_the_release();
+    let run = t.hf_env(
+        &start_args("login-500", &[]),
+        &[("HOTFIX_FAULT", "checkout-mid-write")],
+    );
+    killed(&run, "checkout-mid-write");
+    // the user edits a file after the kill: it is theirs now, and nothing may overwrite it
+    t.author.write("app.txt", "my own edit\n");
+    t.refused(&start_args("login-500", &[]), 2, "uncommitted changes");
+    let run = t.hf(&["abort", "login-500"]).ok();
+    assert!(!run.stderr.contains("Put back"), "{}", run.stderr);
+    assert_eq!(t.author.read("app.txt"), "my own edit\n");
+}
+
 // ---- guard ----
 
 #[test]
