@@ -362,6 +362,31 @@ impl Repo {
         self.checked_out_elsewhere(&format!("refs/heads/{branch}"))
     }
 
+    /// The remote-tracking branch `branch` is set to follow (`branch.<name>.merge` of a real
+    /// remote), as its short name and tip; `None` without one, or for a local upstream.
+    pub fn upstream_of(&self, branch: &str) -> Result<Option<(String, Oid)>> {
+        let local = match self.repo.find_branch(branch, BranchType::Local) {
+            Ok(b) => b,
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
+            Err(e) => return Err(anyhow!(e).context(format!("could not read branch {branch}"))),
+        };
+        let upstream = match local.upstream() {
+            Ok(u) => u,
+            Err(e) if matches!(e.code(), ErrorCode::NotFound | ErrorCode::InvalidSpec) => {
+                return Ok(None);
+            }
+            Err(e) => {
+                return Err(anyhow!(e).context(format!("could not read the upstream of {branch}")));
+            }
+        };
+        let r = upstream.get();
+        if !r.name_bytes().starts_with(b"refs/remotes/") {
+            return Ok(None);
+        }
+        Ok(r.target()
+            .map(|t| (String::from_utf8_lossy(r.shorthand_bytes()).into_owned(), t)))
+    }
+
     /// Whether `branch` is checked out here or in another worktree.
     pub fn is_checked_out(&self, branch: &str) -> Result<bool> {
         if let Head::Branch(name, _) | Head::Unborn(name) = self.head()?
@@ -376,7 +401,7 @@ impl Repo {
 
     /// The other worktree whose HEAD is `refname`, if any: git never checks a branch out twice,
     /// and libgit2 only refuses at `set_head`, after it has changed the files.
-    fn checked_out_elsewhere(&self, refname: &str) -> Option<PathBuf> {
+    pub(crate) fn checked_out_elsewhere(&self, refname: &str) -> Option<PathBuf> {
         let common = self.repo.commondir();
         let own = self.repo.path().canonicalize().ok()?;
         let mut gitdirs = vec![common.to_path_buf()];
@@ -388,7 +413,12 @@ impl Repo {
                 return None;
             }
             let head = std::fs::read_to_string(dir.join("HEAD")).ok()?;
-            if head.trim().strip_prefix("ref: ")? != refname {
+            // a branch being rebased there counts too: git will move it when the rebase ends
+            let rebasing = ["rebase-merge", "rebase-apply"].iter().any(|d| {
+                std::fs::read_to_string(dir.join(d).join("head-name"))
+                    .is_ok_and(|n| n.trim() == refname)
+            });
+            if head.trim().strip_prefix("ref: ") != Some(refname) && !rebasing {
                 return None;
             }
             // a linked worktree's `gitdir` names its `.git` file; the main one is the parent

@@ -63,6 +63,10 @@ pub struct Hotfix {
     pub author_email: String,
     pub started_at: jiff::Timestamp,
     pub phase: Phase,
+    /// Set by `start` just before it writes the files of the checkout: a kill after that may
+    /// leave them half way, and only then may `start` or `abort` take up a half-switched tree.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub switching: bool,
     /// The policy in force at `start` (SPEC promise 3): later edits to hotfix.toml do not apply.
     pub policy: Config,
     /// The last guard run (the guard is re-judged live; this is what the release record keeps).

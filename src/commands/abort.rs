@@ -80,7 +80,9 @@ pub fn abort(ctx: &Ctx, args: &AbortArgs) -> Result<()> {
     // A start killed while it switched the files left them half way (each as HEAD or the
     // release has it): abort puts them back as HEAD has them.
     let half_switched = match (h.phase, on_branch) {
-        (Phase::Starting, false) => repo.half_switched_to(Oid::from_str(&h.base_commit)?)?,
+        (Phase::Starting, false) if h.switching => {
+            repo.half_switched_to(Oid::from_str(&h.base_commit)?)?
+        }
         _ => None,
     };
 

@@ -128,6 +128,19 @@ impl Repo {
             .and_then(|c| c.tree())
             .context("could not read the tree being switched to")?;
         let index = self.repo.index().context("could not read the index")?;
+        // entries git status does not look at (sparse, assume-unchanged) may hide edits
+        const ASSUME_VALID: u16 = 0x8000;
+        if index
+            .iter()
+            .any(|e| e.flags & ASSUME_VALID != 0 || e.flags_extended & SKIP_WORKTREE != 0)
+        {
+            return Ok(None);
+        }
+        let filemode = self
+            .repo
+            .config()
+            .and_then(|c| c.get_bool("core.filemode"))
+            .unwrap_or(true);
         let mut opts = git2::StatusOptions::new();
         opts.include_untracked(true)
             .recurse_untracked_dirs(true)
@@ -197,7 +210,14 @@ impl Repo {
                 )),
                 Ok(_) => return Ok(None),
             };
-            if on_disk.map(|(id, _)| id) != wanted.map(|(id, _)| id) {
+            let same = match (on_disk, wanted) {
+                (Some((id, mode)), Some((want, want_mode))) => {
+                    id == want && (!filemode || mode == want_mode)
+                }
+                (None, None) => true,
+                _ => false,
+            };
+            if !same {
                 return Ok(None);
             }
             paths.push(path.to_vec());
@@ -206,19 +226,47 @@ impl Repo {
     }
 
     /// Finishes a switch to `branch` that was killed midway (see [`Repo::half_switched_to`]):
-    /// every path that differs from the target is written as the target has it, whatever is
-    /// there, then HEAD points at the branch. Only after `half_switched_to` said so.
+    /// a safe checkout of the whole target (the files already switched are as the target has
+    /// them, so they are in nobody's way; anything else is refused as usual), then HEAD
+    /// points at the branch. Refuses first, as [`Repo::switch`] does, while another git
+    /// process holds the index or another worktree has the branch.
     pub fn complete_switch(&self, branch: &str) -> anyhow::Result<()> {
         use anyhow::Context;
+        let refname = format!("refs/heads/{branch}");
         let target = self
             .repo
-            .revparse_single(&format!("refs/heads/{branch}"))
+            .revparse_single(&refname)
             .with_context(|| format!("could not find branch {branch}"))?;
+        if let Some(path) = self.checked_out_elsewhere(&refname) {
+            return Err(crate::error::Refusal::usage(format!(
+                "{branch} is checked out in another worktree ({})",
+                path.display()
+            ))
+            .hint("switch that worktree to another branch, then run the command again")
+            .into());
+        }
+        let lock = self.repo.path().join("index.lock");
+        if lock.exists() {
+            return Err(crate::error::Refusal::usage(format!(
+                "cannot switch to {branch}: {} exists: another git process is running in this repository (if none is, remove the file)",
+                lock.display()
+            ))
+            .hint("wait for the other git command to finish, then run the command again")
+            .into());
+        }
         let mut opts = git2::build::CheckoutBuilder::new();
-        opts.force();
-        self.repo
-            .checkout_tree(&target, Some(&mut opts))
-            .with_context(|| format!("could not check out {branch}"))?;
+        opts.safe();
+        if let Err(e) = self.repo.checkout_tree(&target, Some(&mut opts)) {
+            if e.code() == git2::ErrorCode::Conflict {
+                return Err(crate::error::Refusal::usage(format!(
+                    "finishing the switch to {branch} would overwrite local files ({})",
+                    e.message()
+                ))
+                .hint("move or commit those files, then run the command again")
+                .into());
+            }
+            return Err(anyhow::anyhow!(e).context(format!("could not check out {branch}")));
+        }
         self.keep_cache_tree()
             .context("could not write the index")?;
         self.repo

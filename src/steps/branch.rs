@@ -96,7 +96,9 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
     // A start killed while it switched the files left them half way, every one as either
     // side has it: then running it again finishes the switch.
     let half_switched = match (&resuming, tip) {
-        (Some(h), Some(_)) => repo.half_switched_to(Oid::from_str(&h.base_commit)?)?,
+        (Some(h), Some(_)) if h.switching => {
+            repo.half_switched_to(Oid::from_str(&h.base_commit)?)?
+        }
         _ => None,
     };
     if half_switched.is_none() {
@@ -139,6 +141,7 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
         author_email: who.email,
         started_at,
         phase: Phase::Starting,
+        switching: false,
         policy: config,
         guard: None,
         tests: None,
@@ -156,6 +159,14 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
         repo.create_branch(&branch, base.commit)?;
     }
     fault::point("start-before-checkout");
+    // recorded before any file is written: a kill from here on may leave the files half way,
+    // and only then may `start` or `abort` take up a half-switched tree
+    ctx.store.update(|s| {
+        if let Some(h) = s.hotfixes.get_mut(&branch) {
+            h.switching = true;
+        }
+        Ok(())
+    })?;
     let switched = match half_switched {
         Some(paths) => {
             ctx.ui.status(format!(
@@ -167,17 +178,30 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
         None => repo.switch(&branch),
     };
     if let Err(e) = switched {
-        // Undo what this command made: the empty branch and the state entry.
-        let _ = repo.delete_branch(&branch);
-        let _ = ctx.store.update(|s| {
-            s.hotfixes.remove(&branch);
-            Ok(())
-        });
+        // Files written before the failure: the entry and branch stay, so that `start` again
+        // finishes the switch or `abort` puts the files back (status says so).
+        if repo.half_switched_to(base.commit)?.is_some() {
+            return Err(e.context(format!(
+                "the switch to {branch} stopped half way; run `hotfix start {}` again to finish it, or `hotfix abort {} --delete` to put the files back",
+                shell_word(&args.name),
+                shell_word(&args.name)
+            )));
+        }
+        // Nothing written: undo what this command made, the empty branch and the state entry
+        // (a resumed start leaves the first attempt's, which `abort` undoes).
+        if resuming.is_none() {
+            let _ = repo.delete_branch(&branch);
+            let _ = ctx.store.update(|s| {
+                s.hotfixes.remove(&branch);
+                Ok(())
+            });
+        }
         return Err(e);
     }
     ctx.store.update(|s| {
         if let Some(h) = s.hotfixes.get_mut(&branch) {
             h.phase = Phase::Open;
+            h.switching = false;
             // sealed in the same update: an open entry always has its seal
             crate::seal::seal_start(repo, h)?;
         }

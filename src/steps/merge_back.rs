@@ -275,8 +275,9 @@ fn fetch_targets(ctx: &Ctx, h: &Hotfix) -> Result<()> {
     Ok(())
 }
 
-/// Fast-forwards each local target that is only behind its remote-tracking branch and is not
-/// checked out anywhere (as `git pull` would, with nothing to merge). A target checked out,
+/// Fast-forwards each local target that is only behind its upstream (the remote-tracking
+/// branch it follows) and is not checked out or being rebased anywhere (as `git pull` would,
+/// with nothing to merge). A target checked out,
 /// or with commits of its own, is left as it is, with a word about pulling before pushing.
 fn catch_up(ctx: &Ctx, targets: &[String]) -> Result<()> {
     let repo = &ctx.repo;
@@ -285,11 +286,8 @@ fn catch_up(ctx: &Ctx, targets: &[String]) -> Result<()> {
         let Some(local) = repo.branch_tip(t)? else {
             continue;
         };
-        let Some(remote) = repo.remote_for(Some(t))? else {
-            continue;
-        };
-        let tracking = format!("{remote}/{t}");
-        let Some(theirs) = repo.remote_branch_tip(&tracking)? else {
+        // only the branch it is set to follow (`git pull`'s); none, nothing to catch up with
+        let Some((tracking, theirs)) = repo.upstream_of(t)? else {
             continue;
         };
         if local == theirs || repo.is_ancestor(theirs, local)? {

@@ -331,6 +331,83 @@ fn a_half_switched_tree_with_an_edit_of_the_users_is_not_forced() {
     assert_eq!(t.author.read("app.txt"), "my own edit\n");
 }
 
+/// Killed while writing the files (see `develop_apart_from_the_release`).
+fn killed_mid_write() -> Team {
+    let t = develop_apart_from_the_release();
+    let run = t.hf_env(
+        &start_args("login-500", &[]),
+        &[("HOTFIX_FAULT", "checkout-mid-write")],
+    );
+    killed(&run, "checkout-mid-write");
+    t
+}
+
+#[test]
+fn a_hidden_edit_after_the_kill_is_never_forced_away() {
+    // an edit git status does not show (assume-unchanged) on a file not yet switched
+    let t = killed_mid_write();
+    t.author
+        .git(&["update-index", "--assume-unchanged", "hotfix.toml"]);
+    let mine = format!("{}\n# my local note\n", policy());
+    t.author.write("hotfix.toml", &mine);
+    t.hf(&start_args("login-500", &[])).code(2);
+    t.hf(&["abort", "login-500"]).ok();
+    assert_eq!(t.author.read("hotfix.toml"), mine);
+
+    // a mode changed after the kill on a file already switched
+    let t = killed_mid_write();
+    let app = t.author.path.join("app.txt");
+    std::fs::set_permissions(&app, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    t.refused(&start_args("login-500", &[]), 2, "uncommitted changes");
+    let run = t.hf(&["abort", "login-500"]).ok();
+    assert!(!run.stderr.contains("Put back"), "{}", run.stderr);
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&app).unwrap().permissions());
+    assert_eq!(mode & 0o111, 0o111, "the mode was reset");
+}
+
+#[test]
+fn work_staged_after_a_kill_before_the_checkout_is_not_taken_for_a_half_switch() {
+    let t = develop_apart_from_the_release();
+    let run = t.hf_env(
+        &start_args("login-500", &[]),
+        &[("HOTFIX_FAULT", "start-before-checkout")],
+    );
+    killed(&run, "start-before-checkout");
+    // deliberate work on develop that happens to match the release
+    t.author.git(&["checkout", "v1.1.0", "--", "app.txt"]);
+    t.author.git(&["rm", "-q", "feature.txt"]);
+    let run = t.hf(&["abort", "login-500", "--delete"]).ok();
+    assert!(!run.stderr.contains("Put back"), "{}", run.stderr);
+    assert_eq!(t.author.read("app.txt"), "line 1\nversion 1.1\nline 3\n");
+    assert!(!t.author.path.join("feature.txt").exists());
+}
+
+#[test]
+fn finishing_the_switch_waits_for_another_git_process() {
+    let t = killed_mid_write();
+    let readme = t.author.read("README.md");
+    let hotfix_toml = t.author.read("hotfix.toml");
+    std::fs::write(t.author.git_dir().join("index.lock"), "").unwrap();
+    t.refused(
+        &start_args("login-500", &[]),
+        2,
+        "another git process is running",
+    );
+    // nothing more was written, and the hotfix is still there to finish
+    assert_eq!(t.author.read("README.md"), readme);
+    assert_eq!(t.author.read("hotfix.toml"), hotfix_toml);
+    assert!(t.author.state_entry(HOTFIX_BRANCH).is_some());
+    std::fs::remove_file(t.author.git_dir().join("index.lock")).unwrap();
+    t.hf(&start_args("login-500", &[])).ok();
+    assert_eq!(t.author.branch(), HOTFIX_BRANCH);
+    assert_eq!(
+        t.author
+            .git(&["status", "--porcelain", "--untracked-files=no"]),
+        ""
+    );
+}
+
 // ---- guard ----
 
 #[test]

@@ -590,8 +590,15 @@ fn continue_refuses_a_file_added_with_intent_to_add() {
     );
 }
 
-/// A teammate pushes a commit to `develop` on origin after the author last fetched.
+/// A teammate pushes a commit to `develop` on origin after the author last fetched; the
+/// author's `develop` follows `origin/develop`, as in a clone.
 fn teammate_pushes_to_develop(t: &Team) -> String {
+    t.author.git(&[
+        "branch",
+        "-q",
+        "--set-upstream-to=origin/develop",
+        "develop",
+    ]);
     let mate = t
         .env
         .clone_of(&t.origin, "teammate", ("Tia Teammate", "tia@example.com"));
@@ -654,4 +661,17 @@ fn merge_back_goes_on_offline_with_the_branches_it_has() {
         run.stderr
     );
     assert_eq!(parents(&t, "develop")[0], develop_before);
+}
+
+#[test]
+fn merge_back_does_not_move_a_target_that_follows_no_upstream() {
+    let t = released();
+    let fix = t.author.head();
+    teammate_pushes_to_develop(&t);
+    t.author
+        .git(&["branch", "-q", "--unset-upstream", "develop"]);
+    let develop_before = t.author.rev("develop");
+    let run = t.hf(&["merge-back"]).ok();
+    assert!(!run.stderr.contains("Fast-forwarded"), "{}", run.stderr);
+    assert_eq!(parents(&t, "develop"), [develop_before, fix]);
 }
