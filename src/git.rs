@@ -320,6 +320,31 @@ impl Repo {
     /// Checks out a local branch the way `git switch` does: refuses rather than overwrite
     /// local changes or untracked files.
     pub fn switch(&self, branch: &str) -> Result<()> {
+        let target = self.switch_target(branch)?;
+        self.checkout_changed(&target).map_err(|e| {
+            if e.code() == ErrorCode::Conflict {
+                anyhow::Error::new(
+                    Refusal::usage(format!(
+                        "switching to {branch} would overwrite local files ({})",
+                        e.message()
+                    ))
+                    .hint("move or commit those files, then run the command again; nothing was changed"),
+                )
+            } else {
+                anyhow!(e).context(format!("could not check out {branch}"))
+            }
+        })?;
+        self.repo
+            .set_head(&format!("refs/heads/{branch}"))
+            .with_context(|| format!("could not point HEAD at {branch}"))?;
+        Ok(())
+    }
+
+    /// The commit of local branch `branch`, once it is sure a switch there can begin: the
+    /// branch is not checked out in another worktree (libgit2 would refuse only at
+    /// `set_head`, after changing the files), and no other git process holds the index
+    /// (its write at the end would fail after the files were written).
+    pub(crate) fn switch_target(&self, branch: &str) -> Result<git2::Object<'_>> {
         let refname = format!("refs/heads/{branch}");
         let target = self
             .repo
@@ -333,28 +358,16 @@ impl Repo {
             .hint("switch that worktree to another branch, then run the command again; nothing was changed")
             .into());
         }
-        self.checkout_changed(&target).map_err(|e| {
-            if e.code() == ErrorCode::Conflict {
-                anyhow::Error::new(
-                    Refusal::usage(format!(
-                        "switching to {branch} would overwrite local files ({})",
-                        e.message()
-                    ))
-                    .hint("move or commit those files, then run the command again; nothing was changed"),
-                )
-            } else if e.code() == ErrorCode::Locked {
-                anyhow::Error::new(
-                    Refusal::usage(format!("cannot switch to {branch}: {}", e.message()))
-                        .hint("wait for the other git command to finish, then run the command again; nothing was changed"),
-                )
-            } else {
-                anyhow!(e).context(format!("could not check out {branch}"))
-            }
-        })?;
-        self.repo
-            .set_head(&refname)
-            .with_context(|| format!("could not point HEAD at {branch}"))?;
-        Ok(())
+        let lock = self.repo.path().join("index.lock");
+        if lock.exists() {
+            return Err(Refusal::usage(format!(
+                "cannot switch to {branch}: {} exists: another git process is running in this repository (if none is, remove the file)",
+                lock.display()
+            ))
+            .hint("wait for the other git command to finish, then run the command again; nothing was changed")
+            .into());
+        }
+        Ok(target)
     }
 
     /// The other worktree that has `branch` checked out, if any.
@@ -401,7 +414,7 @@ impl Repo {
 
     /// The other worktree whose HEAD is `refname`, if any: git never checks a branch out twice,
     /// and libgit2 only refuses at `set_head`, after it has changed the files.
-    pub(crate) fn checked_out_elsewhere(&self, refname: &str) -> Option<PathBuf> {
+    fn checked_out_elsewhere(&self, refname: &str) -> Option<PathBuf> {
         let common = self.repo.commondir();
         let own = self.repo.path().canonicalize().ok()?;
         let mut gitdirs = vec![common.to_path_buf()];

@@ -69,18 +69,6 @@ impl Repo {
             // no pathspec would mean every path
             return Ok(());
         }
-        // another git process is writing the index: refuse before any file is written (the
-        // index could not be written at the end)
-        if self.repo.path().join("index.lock").exists() {
-            return Err(git2::Error::new(
-                git2::ErrorCode::Locked,
-                git2::ErrorClass::Index,
-                format!(
-                    "{} exists: another git process is running in this repository (if none is, remove the file)",
-                    self.repo.path().join("index.lock").display()
-                ),
-            ));
-        }
         let filters =
             self.filters_may_apply(trees.attributes, trees.dirs.as_deref().unwrap_or_default());
         // the files hotfix writes itself: only without filters, whose conversions are libgit2's
@@ -228,32 +216,11 @@ impl Repo {
     /// Finishes a switch to `branch` that was killed midway (see [`Repo::half_switched_to`]):
     /// a safe checkout of the whole target (the files already switched are as the target has
     /// them, so they are in nobody's way; anything else is refused as usual), then HEAD
-    /// points at the branch. Refuses first, as [`Repo::switch`] does, while another git
-    /// process holds the index or another worktree has the branch.
+    /// points at the branch. Refuses first, as [`Repo::switch`] does
+    /// ([`Repo::switch_target`]).
     pub fn complete_switch(&self, branch: &str) -> anyhow::Result<()> {
         use anyhow::Context;
-        let refname = format!("refs/heads/{branch}");
-        let target = self
-            .repo
-            .revparse_single(&refname)
-            .with_context(|| format!("could not find branch {branch}"))?;
-        if let Some(path) = self.checked_out_elsewhere(&refname) {
-            return Err(crate::error::Refusal::usage(format!(
-                "{branch} is checked out in another worktree ({})",
-                path.display()
-            ))
-            .hint("switch that worktree to another branch, then run the command again")
-            .into());
-        }
-        let lock = self.repo.path().join("index.lock");
-        if lock.exists() {
-            return Err(crate::error::Refusal::usage(format!(
-                "cannot switch to {branch}: {} exists: another git process is running in this repository (if none is, remove the file)",
-                lock.display()
-            ))
-            .hint("wait for the other git command to finish, then run the command again")
-            .into());
-        }
+        let target = self.switch_target(branch)?;
         let mut opts = git2::build::CheckoutBuilder::new();
         opts.safe();
         if let Err(e) = self.repo.checkout_tree(&target, Some(&mut opts)) {
