@@ -79,12 +79,15 @@ pub fn abort(ctx: &Ctx, args: &AbortArgs) -> Result<()> {
 
     // A start killed while it switched the files left them half way (each as HEAD or the
     // release has it): abort puts them back as HEAD has them.
+    let left_half = h.phase == Phase::Starting && h.switching && !on_branch;
     let half_switched = match (h.phase, on_branch) {
         (Phase::Starting, false) if h.switching => {
             repo.half_switched_to(Oid::from_str(&h.base_commit)?)?
         }
         _ => None,
     };
+
+    let left_half = left_half && half_switched.is_none() && !repo.changed_paths(1)?.is_empty();
 
     // Under the state lock for the whole change: a concurrent command cannot see the branch
     // switched while the entry still says the hotfix is checked out, and a lock held elsewhere
@@ -113,6 +116,10 @@ pub fn abort(ctx: &Ctx, args: &AbortArgs) -> Result<()> {
             "Put back the {} files the interrupted start had begun to switch.",
             paths.len()
         ));
+    } else if left_half {
+        ui.warn(
+            "the interrupted start had begun to switch the files, and some now differ from both sides, so they were left as they are: see `git status`",
+        );
     }
     ui.status(format!("Abandoned {}.", h.branch));
     if let Some(target) = back_to {

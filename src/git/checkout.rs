@@ -139,6 +139,9 @@ impl Repo {
             .statuses(Some(&mut opts))
             .context("could not read the working tree's status")?;
         let mut paths = Vec::new();
+        // whether a tracked file moved: an untracked file alone, even one the target has, is
+        // no sign of a switch (it stopped a switch before it began)
+        let mut tracked = false;
         for s in statuses.iter() {
             let flags = s.status();
             if flags.is_empty() || flags.is_ignored() {
@@ -148,9 +151,12 @@ impl Repo {
                 return Ok(None);
             }
             let path = s.path_bytes();
+            // a directory in the target stands for no file at this path (its files are paths
+            // of their own)
             let wanted = tree
                 .get_path(Path::new(OsStr::from_bytes(path)))
                 .ok()
+                .filter(|e| e.kind() != Some(ObjectType::Tree))
                 .map(|e| (e.id(), e.filemode() as u32));
             // an untracked file the target does not have is not the switch's: the user's
             if flags == git2::Status::WT_NEW && wanted.is_none() {
@@ -176,8 +182,10 @@ impl Repo {
                     | git2::Status::WT_RENAMED,
             ) {
                 paths.push(path.to_vec());
+                tracked = true;
                 continue;
             }
+            tracked |= flags != git2::Status::WT_NEW;
             let file = workdir.join(OsStr::from_bytes(path));
             let on_disk = match file.symlink_metadata() {
                 Err(_) => None,
@@ -196,6 +204,8 @@ impl Repo {
                         0o100644
                     },
                 )),
+                // a directory where the target has none: its files are paths of their own
+                Ok(m) if m.is_dir() => None,
                 Ok(_) => return Ok(None),
             };
             let same = match (on_disk, wanted) {
@@ -210,20 +220,51 @@ impl Repo {
             }
             paths.push(path.to_vec());
         }
-        Ok((!paths.is_empty()).then_some(paths))
+        Ok(tracked.then_some(paths))
     }
 
-    /// Finishes a switch to `branch` that was killed midway (see [`Repo::half_switched_to`]):
-    /// a safe checkout of the whole target (the files already switched are as the target has
-    /// them, so they are in nobody's way; anything else is refused as usual), then HEAD
+    /// Finishes a switch to `branch` that was killed midway: `paths` (from
+    /// [`Repo::half_switched_to`], each already as the target has it) written into the index,
+    /// then a safe checkout of the other paths that differ (anything in their way is refused
+    /// as usual), then HEAD
     /// points at the branch. Refuses first, as [`Repo::switch`] does
     /// ([`Repo::switch_target`]).
-    pub fn complete_switch(&self, branch: &str) -> anyhow::Result<()> {
+    pub fn complete_switch(&self, branch: &str, paths: &[Vec<u8>]) -> anyhow::Result<()> {
         use anyhow::Context;
         let target = self.switch_target(branch)?;
+        // first the paths already switched, into the index too: libgit2 judges a file by HEAD,
+        // so one the release adds would look like an untracked file in the way
         let mut opts = git2::build::CheckoutBuilder::new();
-        opts.safe();
-        if let Err(e) = self.repo.checkout_tree(&target, Some(&mut opts)) {
+        opts.force().disable_pathspec_match(true);
+        for p in paths {
+            opts.path(p.as_slice());
+        }
+        self.repo
+            .checkout_tree(&target, Some(&mut opts))
+            .with_context(|| format!("could not check out {branch}"))?;
+        // then the paths not reached yet, safely (libgit2 would take the switched ones, as
+        // they differ from HEAD, for local changes)
+        let head = self
+            .repo
+            .head()
+            .and_then(|h| h.peel_to_tree())
+            .context("could not read HEAD")?;
+        let mut rest = Vec::new();
+        super::treediff::changed_paths(
+            &self.repo,
+            Some(head.id()),
+            Some(target.peel_to_tree()?.id()),
+            &mut rest,
+        )?;
+        rest.retain(|p| !paths.contains(p));
+        let mut opts = git2::build::CheckoutBuilder::new();
+        opts.safe().disable_pathspec_match(true);
+        for p in &rest {
+            opts.path(p.as_slice());
+        }
+        if rest.is_empty() {
+            // no pathspec would mean every path
+        } else if let Err(e) = self.repo.checkout_tree(&target, Some(&mut opts)) {
             if e.code() == git2::ErrorCode::Conflict {
                 return Err(crate::error::Refusal::usage(format!(
                     "finishing the switch to {branch} would overwrite local files ({})",
@@ -365,6 +406,8 @@ impl Repo {
             let meta = match write_file(&self.repo, workdir, &u.path, u.new, u.mode, replace) {
                 Ok(meta) => meta,
                 Err(e) => {
+                    // it may be half written (a full disk): put it back with the others
+                    written.push((u.path.clone(), u.old, u.mode));
                     result = Err(e);
                     break;
                 }
@@ -397,7 +440,7 @@ impl Repo {
         let lost: Vec<String> = written
             .iter()
             .filter(|(path, old, mode)| {
-                write_file(&self.repo, workdir, path, *old, *mode, false).is_err()
+                restore_file(&self.repo, workdir, path, *old, *mode).is_err()
             })
             .map(|(path, _, _)| String::from_utf8_lossy(path).into_owned())
             .collect();
@@ -554,4 +597,28 @@ fn write_file(
     file.write_all(content).map_err(failed)?;
     file.set_len(content.len() as u64).map_err(failed)?;
     file.metadata().map_err(failed)
+}
+
+/// Puts blob `id` back at `path`, whatever a failed write left there (a part, or nothing).
+fn restore_file(
+    repo: &git2::Repository,
+    workdir: &Path,
+    path: &[u8],
+    id: Oid,
+    mode: u32,
+) -> Result<(), git2::Error> {
+    let blob = repo.find_blob(id)?;
+    let path = workdir.join(OsStr::from_bytes(path));
+    let failed = |e: std::io::Error| {
+        git2::Error::from_str(&format!("could not write {}: {e}", path.display()))
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .mode(if mode == 0o100755 { 0o777 } else { 0o666 })
+        .open(&path)
+        .map_err(failed)?;
+    file.write_all(blob.content()).map_err(failed)?;
+    file.set_len(blob.content().len() as u64).map_err(failed)
 }

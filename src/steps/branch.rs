@@ -141,7 +141,8 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
         author_email: who.email,
         started_at,
         phase: Phase::Starting,
-        switching: false,
+        // a resumed start keeps the mark: a kill before it is set again must not lose it
+        switching: resuming.as_ref().is_some_and(|h| h.switching),
         policy: config,
         guard: None,
         tests: None,
@@ -173,14 +174,16 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
                 "Finishing the switch to {branch} that was interrupted ({} files were already switched).",
                 paths.len()
             ));
-            repo.complete_switch(&branch)
+            repo.complete_switch(&branch, &paths)
         }
         None => repo.switch(&branch),
     };
     if let Err(e) = switched {
-        // Files written before the failure: the entry and branch stay, so that `start` again
-        // finishes the switch or `abort` puts the files back (status says so).
-        if repo.half_switched_to(base.commit)?.is_some() {
+        // A refusal comes before any file is written. Any other failure may come after some
+        // were: then the entry and branch stay, so that `start` again finishes the switch or
+        // `abort` puts the files back (status says so).
+        let refused = e.downcast_ref::<Refusal>().is_some();
+        if !refused && !matches!(repo.half_switched_to(base.commit), Ok(None)) {
             return Err(e.context(format!(
                 "the switch to {branch} stopped half way; run `hotfix start {}` again to finish it, or `hotfix abort {} --delete` to put the files back",
                 shell_word(&args.name),

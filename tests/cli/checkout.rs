@@ -151,6 +151,25 @@ fn an_untracked_file_in_the_way_refuses_and_writes_nothing() {
     assert_eq!(repo.read("extra.txt"), "mine, not committed\n");
     assert_eq!(repo.read("app.txt"), "version 2.0\n");
     assert_eq!(repo.git(&["status", "--porcelain"]), "?? extra.txt\n");
+    assert!(repo.state_entry("hotfix/fix").is_none());
+
+    // the same when the untracked file happens to hold the release's content: still a
+    // refusal before anything was written, not a switch stopped half way
+    repo.write("extra.txt", "in the release\n");
+    let run = repo.hotfix(&[
+        "start",
+        "fix",
+        "--severity",
+        "revenue-loss",
+        "--reproduced",
+        "--summary",
+        "s",
+    ]);
+    let run = run.fails(2, "would overwrite local files");
+    assert!(!run.stderr.contains("half way"), "{}", run.stderr);
+    assert!(repo.state_entry("hotfix/fix").is_none());
+    assert!(!repo.branches().contains(&"hotfix/fix".to_string()));
+    assert_eq!(repo.read("extra.txt"), "in the release\n");
 }
 
 #[test]

@@ -236,8 +236,9 @@ fn start_killed_before_the_checkout_is_undone_by_abort() {
     nothing_lost(&t, &keep, &develop);
 }
 
-/// A team whose `develop` differs from the release in the content of three files (written by
-/// hotfix itself in a switch) and one file only on `develop` (removed by libgit2's part).
+/// A team whose `develop` differs from the release in the content of two files (written by
+/// hotfix itself in a switch), one file only on `develop` and one only in the release (both
+/// libgit2's part).
 fn develop_apart_from_the_release() -> Team {
     let t = Team::released(&policy());
     t.author.commit_file(
@@ -245,8 +246,10 @@ fn develop_apart_from_the_release() -> Team {
         "line 1\nversion 2.0-dev\nline 3\n",
         "develop app",
     );
+    // the release has README.md, develop does not: libgit2's part creates it again
+    t.author.git(&["rm", "-q", "README.md"]);
     t.author
-        .commit_file("README.md", "app, in development\n", "develop readme");
+        .git(&["commit", "-q", "-m", "develop drops the readme"]);
     t.author.commit_file(
         "hotfix.toml",
         &format!("{}\n# reviewed in November\n", policy()),
@@ -303,6 +306,7 @@ fn start_killed_while_it_writes_the_files_is_finished_by_start_or_undone_by_abor
                 "line 1\nversion 2.0-dev\nline 3\n"
             );
             assert_eq!(t.author.read("feature.txt"), "new feature\n");
+            assert!(!t.author.path.join("README.md").exists());
             assert!(t.author.state_entry(HOTFIX_BRANCH).is_none());
         }
         assert_eq!(
@@ -386,7 +390,7 @@ fn work_staged_after_a_kill_before_the_checkout_is_not_taken_for_a_half_switch()
 #[test]
 fn finishing_the_switch_waits_for_another_git_process() {
     let t = killed_mid_write();
-    let readme = t.author.read("README.md");
+    let app = t.author.read("app.txt");
     let hotfix_toml = t.author.read("hotfix.toml");
     std::fs::write(t.author.git_dir().join("index.lock"), "").unwrap();
     t.refused(
@@ -395,7 +399,7 @@ fn finishing_the_switch_waits_for_another_git_process() {
         "another git process is running",
     );
     // nothing more was written, and the hotfix is still there to finish
-    assert_eq!(t.author.read("README.md"), readme);
+    assert_eq!(t.author.read("app.txt"), app);
     assert_eq!(t.author.read("hotfix.toml"), hotfix_toml);
     assert!(t.author.state_entry(HOTFIX_BRANCH).is_some());
     std::fs::remove_file(t.author.git_dir().join("index.lock")).unwrap();
@@ -406,6 +410,65 @@ fn finishing_the_switch_waits_for_another_git_process() {
             .git(&["status", "--porcelain", "--untracked-files=no"]),
         ""
     );
+}
+
+#[test]
+fn a_resumed_start_killed_again_before_the_checkout_still_knows_the_files_are_half_way() {
+    let t = killed_mid_write();
+    let run = t.hf_env(
+        &start_args("login-500", &[]),
+        &[("HOTFIX_FAULT", "start-before-checkout")],
+    );
+    killed(&run, "start-before-checkout");
+    explained(&t, &["files are already switched"]);
+    t.hf(&start_args("login-500", &[])).ok();
+    assert_eq!(t.author.branch(), HOTFIX_BRANCH);
+    assert_eq!(
+        t.author
+            .git(&["status", "--porcelain", "--untracked-files=no"]),
+        ""
+    );
+}
+
+#[test]
+fn a_file_that_became_a_directory_is_finished_or_undone_too() {
+    for finish in [true, false] {
+        let env = crate::support::Env::new();
+        let repo = env.repo("app");
+        for f in ["a.txt", "b.txt", "c.txt"] {
+            repo.commit_file(f, "release\n", f);
+        }
+        repo.commit_file("sub/f.txt", "in a folder\n", "sub");
+        repo.git(&["tag", "-a", "v1.0.0", "-m", "v1.0.0"]);
+        repo.git(&["switch", "-q", "-c", "develop"]);
+        for f in ["a.txt", "b.txt", "c.txt"] {
+            repo.write(f, "develop\n");
+        }
+        repo.git(&["rm", "-q", "-r", "sub"]);
+        repo.write("sub", "now a file\n");
+        repo.git(&["add", "-A"]);
+        repo.git(&["commit", "-q", "-m", "develop"]);
+        let run = repo.hotfix_env(
+            &start_args("x", &[]),
+            &[("HOTFIX_FAULT", "checkout-mid-write")],
+        );
+        killed(&run, "checkout-mid-write");
+        let status = repo.hotfix(&["status"]).ok().stdout;
+        assert!(status.contains("files are already switched"), "{status}");
+        if finish {
+            repo.hotfix(&start_args("x", &[])).ok();
+            assert_eq!(repo.branch(), "hotfix/x");
+            assert_eq!(repo.read("sub/f.txt"), "in a folder\n");
+            assert_eq!(repo.read("c.txt"), "release\n");
+        } else {
+            let run = repo.hotfix(&["abort", "x", "--delete"]).ok();
+            assert!(run.stderr.contains("Put back"), "{}", run.stderr);
+            assert_eq!(repo.branch(), "develop");
+            assert_eq!(repo.read("sub"), "now a file\n");
+            assert_eq!(repo.read("a.txt"), "develop\n");
+        }
+        assert_eq!(repo.git(&["status", "--porcelain"]), "", "finish={finish}");
+    }
 }
 
 // ---- guard ----
