@@ -79,15 +79,17 @@ pub fn abort(ctx: &Ctx, args: &AbortArgs) -> Result<()> {
 
     // A start killed while it switched the files left them half way (each as HEAD or the
     // release has it): abort puts them back as HEAD has them.
-    let left_half = h.phase == Phase::Starting && h.switching && !on_branch;
-    let half_switched = match (h.phase, on_branch) {
-        (Phase::Starting, false) if h.switching => {
-            repo.half_switched_to(Oid::from_str(&h.base_commit)?)?
-        }
-        _ => None,
+    let half_switched = if on_branch {
+        None
+    } else {
+        crate::steps::branch::half_switched(repo, &h)?
     };
-
-    let left_half = left_half && half_switched.is_none() && !repo.changed_paths(1)?.is_empty();
+    // ...or, when some of them now differ from both sides, leaves them as they are, and says so
+    let left_half = half_switched.is_none()
+        && !on_branch
+        && h.phase == Phase::Starting
+        && h.switching
+        && !repo.changed_paths(1)?.is_empty();
 
     // Under the state lock for the whole change: a concurrent command cannot see the branch
     // switched while the entry still says the hotfix is checked out, and a lock held elsewhere

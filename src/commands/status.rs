@@ -188,21 +188,14 @@ pub fn view(ctx: &Ctx, h: &Hotfix) -> Result<HotfixView> {
         ),
         (Phase::Starting, Some(_)) if !checked_out => (
             Step::Branch,
-            Some(
-                match h
-                    .switching
-                    .then(|| repo.half_switched_to(base))
-                    .transpose()?
-                    .flatten()
-                {
-                    Some(paths) => format!(
-                        "start was interrupted while it checked out {}: {} files are already switched, the others not yet",
-                        h.branch,
-                        paths.len()
-                    ),
-                    None => format!("start was interrupted before {} was checked out", h.branch),
-                },
-            ),
+            Some(match steps::branch::half_switched(repo, h)? {
+                Some(paths) => format!(
+                    "start was interrupted while it checked out {}: {} files are already switched, the others not yet",
+                    h.branch,
+                    paths.len()
+                ),
+                None => format!("start was interrupted before {} was checked out", h.branch),
+            }),
             format!(
                 "hotfix start {} (to finish starting) or hotfix abort {} --delete",
                 shell_word(&h.name),

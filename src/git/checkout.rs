@@ -226,8 +226,7 @@ impl Repo {
     /// Finishes a switch to `branch` that was killed midway: `paths` (from
     /// [`Repo::half_switched_to`], each already as the target has it) written into the index,
     /// then a safe checkout of the other paths that differ (anything in their way is refused
-    /// as usual), then HEAD
-    /// points at the branch. Refuses first, as [`Repo::switch`] does
+    /// as usual), then HEAD points at the branch. Refuses first, as [`Repo::switch`] does
     /// ([`Repo::switch_target`]).
     pub fn complete_switch(&self, branch: &str, paths: &[Vec<u8>]) -> anyhow::Result<()> {
         use anyhow::Context;
@@ -403,7 +402,14 @@ impl Repo {
             replace,
         } in files
         {
-            let meta = match write_file(&self.repo, workdir, &u.path, u.new, u.mode, replace) {
+            let meta = match write_file(
+                &self.repo,
+                workdir,
+                &u.path,
+                u.new,
+                u.mode,
+                if replace { How::Replace } else { How::Over },
+            ) {
                 Ok(meta) => meta,
                 Err(e) => {
                     // it may be half written (a full disk): put it back with the others
@@ -440,7 +446,7 @@ impl Repo {
         let lost: Vec<String> = written
             .iter()
             .filter(|(path, old, mode)| {
-                restore_file(&self.repo, workdir, path, *old, *mode).is_err()
+                write_file(&self.repo, workdir, path, *old, *mode, How::Restore).is_err()
             })
             .map(|(path, _, _)| String::from_utf8_lossy(path).into_owned())
             .collect();
@@ -569,15 +575,26 @@ fn real_dirs(workdir: &Path, path: &[u8], seen: &mut HashMap<Vec<u8>, bool>) -> 
     true
 }
 
-/// Writes blob `id` to `path` (relative to `workdir`): over the old content, cut to length, or
-/// (`replace`) as a new file where the old one was removed. Returns the file's stat data.
+/// How [`write_file`] puts a blob where a file is.
+#[derive(Clone, Copy)]
+enum How {
+    /// Over the old content, then cut to length (the file is there).
+    Over,
+    /// As a new file, the old one removed first (it has other names, or is read-only).
+    Replace,
+    /// Whatever a failed write left there (a part, or nothing): created if missing.
+    Restore,
+}
+
+/// Writes blob `id` to `path` (relative to `workdir`), `how` says; returns the file's stat
+/// data.
 fn write_file(
     repo: &git2::Repository,
     workdir: &Path,
     path: &[u8],
     id: Oid,
     mode: u32,
-    replace: bool,
+    how: How,
 ) -> Result<std::fs::Metadata, git2::Error> {
     let blob = repo.find_blob(id)?;
     let content = blob.content();
@@ -587,38 +604,19 @@ fn write_file(
     };
     let mut options = std::fs::OpenOptions::new();
     options.write(true).custom_flags(libc::O_NOFOLLOW);
-    if replace {
-        std::fs::remove_file(&path).map_err(failed)?;
-        options
-            .create_new(true)
-            .mode(if mode == 0o100755 { 0o777 } else { 0o666 });
+    let new_mode = if mode == 0o100755 { 0o777 } else { 0o666 };
+    match how {
+        How::Over => {}
+        How::Replace => {
+            std::fs::remove_file(&path).map_err(failed)?;
+            options.create_new(true).mode(new_mode);
+        }
+        How::Restore => {
+            options.create(true).mode(new_mode);
+        }
     }
     let mut file = options.open(&path).map_err(failed)?;
     file.write_all(content).map_err(failed)?;
     file.set_len(content.len() as u64).map_err(failed)?;
     file.metadata().map_err(failed)
-}
-
-/// Puts blob `id` back at `path`, whatever a failed write left there (a part, or nothing).
-fn restore_file(
-    repo: &git2::Repository,
-    workdir: &Path,
-    path: &[u8],
-    id: Oid,
-    mode: u32,
-) -> Result<(), git2::Error> {
-    let blob = repo.find_blob(id)?;
-    let path = workdir.join(OsStr::from_bytes(path));
-    let failed = |e: std::io::Error| {
-        git2::Error::from_str(&format!("could not write {}: {e}", path.display()))
-    };
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .mode(if mode == 0o100755 { 0o777 } else { 0o666 })
-        .open(&path)
-        .map_err(failed)?;
-    file.write_all(blob.content()).map_err(failed)?;
-    file.set_len(blob.content().len() as u64).map_err(failed)
 }

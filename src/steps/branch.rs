@@ -96,9 +96,7 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
     // A start killed while it switched the files left them half way, every one as either
     // side has it: then running it again finishes the switch.
     let half_switched = match (&resuming, tip) {
-        (Some(h), Some(_)) if h.switching => {
-            repo.half_switched_to(Oid::from_str(&h.base_commit)?)?
-        }
+        (Some(h), Some(_)) => half_switched(repo, h)?,
         _ => None,
     };
     if half_switched.is_none() {
@@ -220,6 +218,16 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
     ctx.ui
         .status("Commit the smallest fix that removes the cause, then run `hotfix guard`.");
     Ok(())
+}
+
+/// The files a `start` killed while it wrote them left half way ([`Repo::half_switched_to`]),
+/// for a hotfix whose start recorded that it had begun writing them; `None` otherwise. Only
+/// then may `start` finish, or `abort` undo, such a tree.
+pub fn half_switched(repo: &Repo, h: &Hotfix) -> Result<Option<Vec<Vec<u8>>>> {
+    if h.phase != Phase::Starting || !h.switching {
+        return Ok(None);
+    }
+    repo.half_switched_to(Oid::from_str(&h.base_commit)?)
 }
 
 /// The policy a hotfix starts under: `hotfix.toml` as committed at HEAD. A working-tree file
