@@ -90,7 +90,8 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<()> {
         Command::Demo(args) => return commands::demo::demo(ui, args),
         _ => {}
     }
-    let ctx = Ctx::open(ui, &dir)?;
+    let mut ctx = Ctx::open(ui, &dir)?;
+    ctx.repo.set_offline(cli.global.offline);
     // A bare repository has no working tree and no checked-out branch: only the commands that
     // read the release history work there; the others refuse with the bare-repository sentence.
     let reads_history = matches!(

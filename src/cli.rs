@@ -48,6 +48,10 @@ pub struct GlobalArgs {
     /// Print more about what is being done
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+
+    /// Never touch the network (no fetch, no push); a command that needs it refuses
+    #[arg(long, global = true)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -25,7 +25,15 @@ pub use treediff::PathSet;
 
 pub struct Repo {
     repo: Repository,
+    /// `--offline`: every network operation fails with [`Offline`] before it starts.
+    offline: bool,
 }
+
+/// The error of a fetch or push refused because `--offline` was given; callers that can go on
+/// without the network (status) downcast to it, the others say that the command needs it.
+#[derive(Debug, thiserror::Error)]
+#[error("--offline was given, so hotfix did not contact the remote")]
+pub struct Offline;
 
 /// Where HEAD points.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +77,20 @@ impl Repo {
                 path.display()
             )),
         })?;
-        Ok(Repo { repo })
+        Ok(Repo {
+            repo,
+            offline: false,
+        })
+    }
+
+    /// `--offline`: from now on no fetch or push is made; each fails with [`Offline`].
+    pub fn set_offline(&mut self, offline: bool) {
+        self.offline = offline;
+    }
+
+    /// Whether `--offline` was given.
+    pub fn is_offline(&self) -> bool {
+        self.offline
     }
 
     /// The working tree's root; a bare repository is refused.

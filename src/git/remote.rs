@@ -98,6 +98,9 @@ impl Repo {
     /// Runs a git network command that cannot prompt (no terminal prompt, no stdin) and is
     /// killed after `timeout`. The error carries git's own message.
     fn run_network(&self, args: &[&str], timeout: Duration) -> Result<()> {
+        if self.offline {
+            return Err(super::Offline.into());
+        }
         let stderr = tempfile::tempfile().context("could not create a temporary file")?;
         let mut cmd = self.git_command()?;
         cmd.args(args)

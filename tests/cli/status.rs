@@ -1,6 +1,6 @@
 //! `hotfix status`: outside a hotfix, on one, with several, as text and as JSON.
 
-use crate::support::Env;
+use crate::support::{Env, Team};
 
 #[test]
 fn outside_a_hotfix() {
@@ -147,5 +147,28 @@ fn status_in_a_plain_folder() {
         &["-C", plain.to_str().unwrap(), "status"],
         2,
         "not a git repository",
+    );
+}
+
+/// `--offline`: no command touches the network, not even the approvals fetch that `status`
+/// makes while a review is awaited (git's own trace would show the fetch it ran).
+#[test]
+fn offline_status_runs_no_network_git() {
+    let t = Team::new();
+    let trace = t.env.path().join("git-trace");
+    let trace_s = trace.to_str().unwrap();
+    t.hf_env(&["status"], &[("GIT_TRACE", trace_s)]).ok();
+    let online = std::fs::read_to_string(&trace).unwrap_or_default();
+    assert!(
+        online.contains("fetch"),
+        "status fetched approvals online: {online}"
+    );
+    std::fs::remove_file(&trace).unwrap();
+    t.hf_env(&["--offline", "status"], &[("GIT_TRACE", trace_s)])
+        .ok();
+    let offline = std::fs::read_to_string(&trace).unwrap_or_default();
+    assert!(
+        !offline.contains("fetch"),
+        "status fetched offline: {offline}"
     );
 }
