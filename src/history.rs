@@ -28,7 +28,14 @@ pub fn releases(repo: &Repo) -> Result<Vec<Release>> {
         .annotated_tags_containing(MARKER)?
         .into_iter()
         .filter_map(|t| {
-            let record = ReleaseRecord::from_tag_message(&t.message)?;
+            // the record must name this tag, its commit and tree: a copy in another tag, or a
+            // tag moved by hand, is no release
+            let record = ReleaseRecord::for_tag(
+                &t.name,
+                &t.commit.to_string(),
+                &t.tree.to_string(),
+                &t.message,
+            )?;
             Some(Release {
                 tag: t.name,
                 commit: t.commit,

@@ -14,6 +14,13 @@
 //! hotfix-record-v1:
 //! {"schema":1,"version":"1.1.1",...}
 //! ```
+//!
+//! The framing is exact, because the human part holds text people typed (the summary, override
+//! reasons, names and emails): every free-text value is written there on one line (line breaks
+//! and other control characters become spaces), so no line of it can be the marker line, and
+//! the reader takes only the LAST line that is exactly the marker, then exactly one line of JSON,
+//! then nothing but an optional signature block. A record is a release's only when its `tag`,
+//! `commit` and `tree` are the tag's own name, target and tree ([`ReleaseRecord::for_tag`]).
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -94,14 +101,15 @@ impl ReleaseRecord {
 
     /// The annotated tag's message: a summary a person reads, then the record a program reads.
     pub fn tag_message(&self) -> Result<String> {
-        let mut m = format!("hotfix {}: {}\n\n", self.tag, self.summary);
+        let mut m = format!("hotfix {}: {}\n\n", self.tag, one_line(&self.summary));
         let base = self
             .base_tag
             .clone()
             .unwrap_or_else(|| short(&self.base_commit));
         m.push_str(&format!(
-            "Base {base}, severity {}, {} file{}, {} line{}.\n",
-            self.severity,
+            "Base {}, severity {}, {} file{}, {} line{}.\n",
+            one_line(&base),
+            one_line(&self.severity),
             self.diff.files,
             plural(self.diff.files as usize),
             self.diff.lines,
@@ -111,7 +119,7 @@ impl ReleaseRecord {
             let names: Vec<String> = self
                 .approvers
                 .iter()
-                .map(|a| format!("{} <{}>", a.name, a.email))
+                .map(|a| format!("{} <{}>", one_line(&a.name), one_line(&a.email)))
                 .collect();
             m.push_str(&format!("Approved by {}.\n", names.join(", ")));
         }
@@ -130,7 +138,9 @@ impl ReleaseRecord {
         for o in &self.overrides {
             m.push_str(&format!(
                 "Override of the {} gate by {}: {}\n",
-                o.gate, o.by.email, o.reason
+                one_line(&o.gate),
+                one_line(&o.by.email),
+                one_line(&o.reason)
             ));
         }
         m.push('\n');
@@ -141,14 +151,43 @@ impl ReleaseRecord {
         Ok(m)
     }
 
-    /// The record in a tag message, if it has one (a tag not made by hotfix has none).
+    /// The record in a tag message, if it has one in the exact framing [`Self::tag_message`]
+    /// writes (a tag not made by hotfix has none): the last line that is exactly the marker,
+    /// one line of JSON after it, then the end or a signature block (`git tag -s`). Text before
+    /// the last marker line, however it looks, is never read as a record.
     pub fn from_tag_message(message: &str) -> Option<ReleaseRecord> {
-        let at = message.find(MARKER)?;
-        let json = &message[at + MARKER.len()..];
-        // Only the first JSON value: a signature may follow it.
-        let mut stream = serde_json::Deserializer::from_str(json).into_iter::<ReleaseRecord>();
-        stream.next()?.ok()
+        let line = format!("\n{MARKER}\n");
+        let at = message.rfind(&line)?;
+        let rest = &message[at + line.len()..];
+        let (json, after) = rest.split_once('\n').unwrap_or((rest, ""));
+        if !(after.is_empty() || after.starts_with("-----BEGIN ")) {
+            return None;
+        }
+        let record: ReleaseRecord = serde_json::from_str(json).ok()?;
+        (record.schema == SCHEMA).then_some(record)
     }
+
+    /// The record of the annotated tag `name`, which points at `commit` with tree `tree`: the
+    /// record in its message, only when it names that very tag, commit and tree. A record copied
+    /// into another tag, or a tag moved to another commit, is no release.
+    pub fn for_tag(name: &str, commit: &str, tree: &str, message: &str) -> Option<ReleaseRecord> {
+        Self::from_tag_message(message)
+            .filter(|r| r.tag == name && r.commit == commit && r.tree == tree)
+    }
+}
+
+/// Free text as one line for the human part of the tag message: line breaks and every other
+/// control character become spaces, so that nothing a person typed can make a line of its own.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 fn plural(n: usize) -> &'static str {
@@ -214,6 +253,39 @@ mod tests {
             format!("{msg}-----BEGIN PGP SIGNATURE-----\nxyz\n-----END PGP SIGNATURE-----\n");
         assert_eq!(ReleaseRecord::from_tag_message(&signed), Some(r.clone()));
         assert_eq!(r.lead_time().as_mins(), 42);
+    }
+
+    #[test]
+    fn free_text_cannot_frame_a_record() {
+        let mut forged = sample();
+        forged.commit = "d".repeat(40);
+        forged.overrides.clear();
+        let json = serde_json::to_string(&forged).unwrap();
+        let mut r = sample();
+        r.summary = format!("Totals wrong {MARKER}{json}\n\n{MARKER}\n{json}\n");
+        r.approvers[0].name = format!("Rita\n{MARKER}\n{json}");
+        r.overrides.push(OverrideUsed {
+            gate: "guard".into(),
+            reason: format!("x\r\n{MARKER}\n{json}\u{2028}"),
+            by: r.author.clone(),
+            at: r.started_at,
+        });
+        let msg = r.tag_message().unwrap();
+        assert_eq!(msg.matches(&format!("\n{MARKER}\n")).count(), 1, "{msg}");
+        assert_eq!(ReleaseRecord::from_tag_message(&msg), Some(r.clone()));
+        // a message written before the framing was exact: the real record is the last one
+        let old = format!("hotfix v1.1.1: x\n{MARKER}\n{json}\n\n{MARKER}\n{}\n", {
+            serde_json::to_string(&r).unwrap()
+        });
+        assert_eq!(ReleaseRecord::from_tag_message(&old), Some(r.clone()));
+        // anything but a signature after the record line is not the framing
+        let trailing = format!("{msg}{MARKER}{json}\n");
+        assert_eq!(ReleaseRecord::from_tag_message(&trailing), None);
+        let c = "b".repeat(40);
+        let t = "c".repeat(40);
+        assert!(ReleaseRecord::for_tag("v1.1.1", &c, &t, &msg).is_some());
+        assert!(ReleaseRecord::for_tag("v1.1.2", &c, &t, &msg).is_none());
+        assert!(ReleaseRecord::for_tag("v1.1.1", &"d".repeat(40), &t, &msg).is_none());
     }
 
     #[test]

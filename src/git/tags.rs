@@ -7,12 +7,13 @@ use git2::ErrorCode;
 
 use super::{Oid, Repo};
 
-/// An annotated tag's name, message and the commit it points at.
+/// An annotated tag's name, message, and the commit it points at with that commit's tree.
 #[derive(Debug, Clone)]
 pub struct AnnotatedTag {
     pub name: String,
     pub message: String,
     pub commit: Oid,
+    pub tree: Oid,
 }
 
 impl Repo {
@@ -43,6 +44,7 @@ impl Repo {
                 name: refname.trim_start_matches("refs/tags/").to_string(),
                 message,
                 commit: commit.id(),
+                tree: commit.tree_id(),
             });
         }
         Ok(out)

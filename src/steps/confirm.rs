@@ -115,21 +115,35 @@ pub fn record_not_code(
         by_name: who.name.clone(),
         by_email: who.email.clone(),
     };
-    let stem = format!(
-        "{NOT_CODE_REFS}{}-{}",
-        name.replace('/', "-"),
-        record.recorded_at.as_second()
-    );
+    let stem = not_code_stem(&record);
     // two records of one name in the same second must not replace each other
     let json = serde_json::to_vec_pretty(&record)?;
     repo.write_new_record_ref(&stem, &json, "hotfix start --not-code")
 }
 
-/// Every recorded "not a code change" outcome.
+/// Where `record_not_code` stores a record: `<name>-<unix-seconds>` (then `-2`, `-3`…).
+fn not_code_stem(record: &NotCode) -> String {
+    format!(
+        "{NOT_CODE_REFS}{}-{}",
+        record.name.replace('/', "-"),
+        record.recorded_at.as_second()
+    )
+}
+
+/// Every recorded "not a code change" outcome: a blob that parses and sits where
+/// `record_not_code` would have stored it (a copy under another name counts nothing twice).
 pub fn read_not_code(repo: &Repo) -> Result<Vec<NotCode>> {
     Ok(repo
         .read_record_refs(NOT_CODE_REFS)?
         .into_iter()
-        .filter_map(|(_, bytes)| serde_json::from_slice(&bytes).ok())
+        .filter_map(|(refname, bytes)| {
+            let record: NotCode = serde_json::from_slice(&bytes).ok()?;
+            let stem = not_code_stem(&record);
+            let rest = refname.strip_prefix(&stem)?;
+            let numbered = rest
+                .strip_prefix('-')
+                .is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n >= 2));
+            (rest.is_empty() || numbered).then_some(record)
+        })
         .collect())
 }

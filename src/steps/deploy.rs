@@ -101,9 +101,9 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
                     "{} is tagged already; finishing what remains after the tag.",
                     d.tag
                 ));
-                let record = read_record(ctx, &d.tag)?;
+                let (tagged, record) = tagged_release(ctx, h, d)?;
                 let cfg = deploy_policy(ctx, h)?;
-                return after_tag(ctx, h, &cfg, &record, opts.push || d.push_pending);
+                return after_tag(ctx, h, &cfg, tagged, &record, opts.push || d.push_pending);
             }
             _ => {}
         }
@@ -323,19 +323,20 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
     ctx.ui
         .status(format!("Verified and tagged {tag} on {}.", short(tip)));
     fault::point("deploy-after-tag");
-    after_tag(ctx, h, cfg, &record, opts.push)
+    after_tag(ctx, h, cfg, tip, &record, opts.push)
 }
 
 /// The steps after the tag: production branch, push, notify. Each is safe to run again.
+/// `tip` is the tagged commit as the tag object names it, never a value read from the record.
 fn after_tag(
     ctx: &Ctx,
     h: &Hotfix,
     cfg: &config::Deploy,
+    tip: Oid,
     record: &ReleaseRecord,
     push: bool,
 ) -> Result<()> {
     let repo = &ctx.repo;
-    let tip = Oid::from_str(&record.commit)?;
     let production = &h.policy.branches.production;
     if !production.is_empty() {
         match repo.branch_tip(production)? {
@@ -564,8 +565,8 @@ pub(crate) fn phase(repo: &Repo, d: &DeployRecord) -> DeployPhase {
             .tag_message(&d.tag)
             .ok()
             .flatten()
-            .and_then(|m| ReleaseRecord::from_tag_message(&m))
-            .is_some_and(|r| r.tree == d.tree && r.commit == d.commit);
+            .and_then(|m| ReleaseRecord::for_tag(&d.tag, &d.commit, &d.tree, &m))
+            .is_some();
     if ours { DeployPhase::Tagged } else { d.phase }
 }
 
@@ -748,13 +749,67 @@ fn build_record(
     })
 }
 
-fn read_record(ctx: &Ctx, tag: &str) -> Result<ReleaseRecord> {
-    let message = ctx
-        .repo
-        .tag_message(tag)?
-        .with_context(|| format!("the tag {tag} is gone or not annotated"))?;
-    ReleaseRecord::from_tag_message(&message)
-        .with_context(|| format!("the tag {tag} carries no hotfix record"))
+/// The release a deploy killed after its tag made, for the steps that remain: the commit
+/// comes from the tag object and must be the one the state says this deploy tagged, its tree
+/// the deploy's tree, and the record must name that tag, commit and tree. A tag of that name
+/// made or moved by hand, or a record forged into one, moves nothing. The gates are judged
+/// again for that tree, so a deploy record written into the state by hand ships nothing the
+/// gates did not pass.
+fn tagged_release(ctx: &Ctx, h: &Hotfix, d: &DeployRecord) -> Result<(Oid, ReleaseRecord)> {
+    let repo = &ctx.repo;
+    let tag = &d.tag;
+    let refuse = |why: String| -> anyhow::Error {
+        Refusal::gate(format!(
+            "finishing the release {tag} refused: {why}; nothing was moved, pushed or notified"
+        ))
+        .hint(format!(
+            "look at it with `git show {}`; if the tag was made or moved by hand, delete it (`git tag -d {}`) and deploy again",
+            shell_word(tag),
+            shell_word(tag)
+        ))
+        .into()
+    };
+    let Some(commit) = repo.tag_commit(tag)? else {
+        return Err(refuse(format!(
+            "the tag {tag} that this deploy made is gone"
+        )));
+    };
+    if commit.to_string() != d.commit {
+        return Err(refuse(format!(
+            "the tag {tag} points at {}, not at {}, the commit this deploy tagged",
+            short(commit),
+            Oid::from_str(&d.commit).map_or_else(|_| d.commit.clone(), short)
+        )));
+    }
+    let tree = repo.tree_of(commit)?;
+    if tree.to_string() != d.tree {
+        return Err(refuse(format!(
+            "the tagged commit's tree {} is not the tree this deploy shipped",
+            short(tree)
+        )));
+    }
+    let message = repo.tag_message(tag)?.unwrap_or_default();
+    let record = ReleaseRecord::for_tag(tag, &d.commit, &d.tree, &message)
+        .filter(|r| r.branch == h.branch && r.base_commit == h.base_commit)
+        .ok_or_else(|| {
+            refuse(format!(
+                "the tag {tag} does not carry the release record of this hotfix's commit {}",
+                short(commit)
+            ))
+        })?;
+    let failing: Vec<String> = steps::evaluate_gates(ctx, h, commit, tree)?
+        .into_iter()
+        .filter(|g| !g.passed)
+        .map(|g| format!("{} ({})", g.gate, g.reason))
+        .collect();
+    if !failing.is_empty() {
+        return Err(refuse(format!(
+            "the gates do not pass for the tagged tree {}: {}",
+            short(tree),
+            failing.join("; ")
+        )));
+    }
+    Ok((commit, record))
 }
 
 /// 1s, 2s, 4s, … at most 30s between verify attempts.

@@ -10,6 +10,7 @@ mod demo;
 mod deploy;
 mod faults;
 mod finish;
+mod forgery;
 mod guard;
 mod help;
 mod hostile;

@@ -1,0 +1,235 @@
+//! Forging what hotfix reads back from git (issue 11, items 1, 2, 5 and 6), each attempt made
+//! as an author alone with one clone who read the source: a record put into free text, a tag
+//! made or moved by hand, a base chosen with a pushed tag, a policy committed only locally, an
+//! approval given without looking. docs/security.md says what each gate trusts.
+
+use crate::support::{DEPLOY_POLICY, HOTFIX_BRANCH, REVIEWER, Repo, Team, start_args};
+
+const REVIEWER_ENV: [(&str, &str); 4] = [
+    ("GIT_AUTHOR_NAME", REVIEWER.0),
+    ("GIT_AUTHOR_EMAIL", REVIEWER.1),
+    ("GIT_COMMITTER_NAME", REVIEWER.0),
+    ("GIT_COMMITTER_EMAIL", REVIEWER.1),
+];
+
+/// Edits the hotfix's entry in the state file, as someone with a text editor would.
+fn edit_state(t: &Team, edit: impl FnOnce(&mut toml::Table)) {
+    let mut state = t.author.state_toml();
+    let entry = state
+        .get_mut("hotfixes")
+        .and_then(|h| h.get_mut(HOTFIX_BRANCH))
+        .and_then(|e| e.as_table_mut())
+        .expect("the hotfix has a state entry");
+    edit(entry);
+    std::fs::write(t.author.state_path(), toml::to_string(&state).unwrap()).unwrap();
+}
+
+fn tree(repo: &Repo, rev: &str) -> String {
+    repo.rev(&format!("{rev}^{{tree}}"))
+}
+
+/// A release record as `deploy` writes it, claiming `commit` (a development commit, already
+/// merged) as the fix, with no overrides and a one-minute lead time.
+fn forged_record(t: &Team, tag: &str, commit: &str) -> String {
+    serde_json::json!({
+        "schema": 1, "tag": tag, "version": tag.trim_start_matches('v'),
+        "name": "login-500", "branch": HOTFIX_BRANCH,
+        "base_tag": "v1.1.0", "base_commit": t.author.rev("v1.1.0^{commit}"),
+        "commit": commit, "tree": tree(&t.author, commit), "commits": [commit],
+        "severity": "revenue-loss", "summary": "Totals wrong",
+        "author": {"name": "Ann Author", "email": "ann@example.com"},
+        "approvers": [{"name": "Rita Reviewer", "email": "rita@example.com",
+                       "approved_at": "2026-01-15T10:00:00Z"}],
+        "test": {"passed": true, "duration_ms": 10, "exit_code": 0},
+        "diff": {"files": 1, "lines": 1, "flags": []},
+        "overrides": [],
+        "started_at": "2026-01-15T10:00:00Z", "deployed_at": "2026-01-15T10:01:00Z",
+    })
+    .to_string()
+}
+
+/// The one release `list --json` shows, whose record must be the real one of `fix`.
+#[track_caller]
+fn listed_release_is_the_real_one(t: &Team, fix: &str) -> serde_json::Value {
+    let list = t.hf(&["list", "--json"]).ok().json();
+    let text = list.to_string();
+    assert!(
+        !text.contains("Totals wrong\""),
+        "the forged record was read: {text}"
+    );
+    let record = t.author.tag_record("v1.1.1");
+    assert_eq!(record["commit"], fix);
+    assert_eq!(record["commits"], serde_json::json!([fix]));
+    // never merged back: verify-merged must say so, not take a development commit as the fix
+    t.hf(&["verify-merged"])
+        .fails(1, "1 hotfix release is missing from develop: v1.1.1");
+    list
+}
+
+// ---- item 1: the release record can be forged through free text ----------------------------
+
+#[test]
+fn a_record_in_the_summary_is_not_the_release_record() {
+    let t = Team::released(DEPLOY_POLICY);
+    let dev = t.author.rev("develop");
+    let summary = format!(
+        "Totals wrong hotfix-record-v1:{}",
+        forged_record(&t, "v1.1.1", &dev)
+    );
+    let mut args = start_args("login-500", &[]);
+    let at = args.iter().position(|a| *a == "--summary").unwrap();
+    args[at + 1] = &summary;
+    t.hf(&args).ok();
+    let fix = t.fix(
+        "line 1\nversion 1.1\nline 3 fixed\n",
+        "Fix the checkout 500",
+    );
+    t.gates_pass();
+    t.hf(&["deploy"]).ok();
+    assert_eq!(t.author.tag_record("v1.1.1")["summary"], summary.as_str());
+    listed_release_is_the_real_one(&t, &fix);
+}
+
+#[test]
+fn a_record_framed_in_an_override_reason_or_a_reviewer_name_is_not_the_release_record() {
+    let t = Team::new();
+    let fix = t.author.head();
+    let dev = t.author.rev("develop");
+    let forged = forged_record(&t, "v1.1.1", &dev);
+    // a reviewer whose name carries the marker and a record
+    let name = format!("Rita hotfix-record-v1:{forged}");
+    let mut env = REVIEWER_ENV.to_vec();
+    env[0].1 = &name;
+    env[2].1 = &name;
+    t.hf_env(&["approve", "--yes"], &env).ok();
+    // an override reason with line breaks that frame a record exactly as deploy does
+    let reason = format!("no time\n\nhotfix-record-v1:\n{forged}\n");
+    t.hf(&["test", "--override", "test", "--reason", &reason])
+        .code(0);
+    t.hf(&["deploy"]).ok();
+    let message = t.author.tag_message("v1.1.1");
+    assert_eq!(
+        message.matches("\nhotfix-record-v1:\n").count(),
+        1,
+        "free text made a marker line:\n{message}"
+    );
+    let record = t.author.tag_record("v1.1.1");
+    assert_eq!(record["overrides"][0]["reason"], reason.trim());
+    listed_release_is_the_real_one(&t, &fix);
+}
+
+#[test]
+fn a_record_copied_into_a_tag_made_by_hand_is_no_release() {
+    let t = Team::new();
+    t.gates_pass();
+    t.hf(&["deploy"]).ok();
+    t.hf(&["merge-back"]).ok();
+    let message = t.author.tag_message("v1.1.1");
+    // the same message on another commit, under another name: not where deploy wrote it
+    t.author.git(&["switch", "-q", "develop"]);
+    let other = t
+        .author
+        .commit_file("backdoor.txt", "x\n", "unreviewed work");
+    t.author
+        .git(&["tag", "-a", "v1.1.2", "-m", &message, &other]);
+    let list = t.hf(&["list", "--json"]).ok().json();
+    let tags: Vec<&str> = list["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["tag"].as_str().unwrap())
+        .collect();
+    assert_eq!(tags, ["v1.1.1"], "{list}");
+}
+
+// ---- item 1: a resumed deploy takes the commit from the tag object, not the record ----------
+
+const PRODUCTION_POLICY: &str = r#"[branches]
+development = "develop"
+production = "main"
+
+[test]
+command = "true"
+
+[deploy]
+command = "echo \"$HOTFIX_TAG $HOTFIX_COMMIT\" >> \"$OUT/deploy.log\""
+verify = "true"
+notify = "cat > \"$OUT/notify.json\""
+"#;
+
+/// Killed right after the tag: a deploy that only has the steps after the tag left.
+fn killed_after_the_tag() -> (Team, String) {
+    let t = Team::with_policy(PRODUCTION_POLICY);
+    let fix = t.author.head();
+    t.gates_pass();
+    let run = t.hf_env(&["deploy"], &[("HOTFIX_FAULT", "deploy-after-tag")]);
+    assert_eq!(run.code, -1, "{}", run.stderr);
+    assert_eq!(t.author.rev("v1.1.1^{commit}"), fix);
+    (t, fix)
+}
+
+/// A backdoor commit on top of the fix, on a side branch, and the tag `v1.1.1` moved onto it
+/// by hand with a record claiming it.
+fn tag_backdoor_by_hand(t: &Team, fix: &str) -> String {
+    t.author.git(&["switch", "-q", "-c", "side", fix]);
+    let backdoor = t.author.commit_file("backdoor.txt", "evil\n", "backdoor");
+    t.author.git(&["switch", "-q", HOTFIX_BRANCH]);
+    let message = t.author.tag_message("v1.1.1");
+    let real = message
+        .split_once("hotfix-record-v1:\n")
+        .and_then(|(_, json)| json.lines().next())
+        .unwrap()
+        .to_string();
+    let mut forged: serde_json::Value = serde_json::from_str(&real).unwrap();
+    forged["commit"] = backdoor.clone().into();
+    forged["tree"] = tree(&t.author, &backdoor).into();
+    let message = message.replace(&real, &forged.to_string());
+    assert!(message.contains(&backdoor));
+    t.author
+        .git(&["tag", "-f", "-a", "v1.1.1", "-m", &message, &backdoor]);
+    backdoor
+}
+
+#[track_caller]
+fn production_untouched(t: &Team, backdoor: &str) {
+    let v110 = t.author.rev("v1.1.0^{commit}");
+    assert_eq!(t.author.rev("main"), v110, "local main was moved");
+    assert_eq!(t.origin.rev("main"), v110, "origin's main was moved");
+    assert!(!t.origin.contains("refs/heads/main", backdoor));
+    assert!(t.notified().is_none(), "notify ran");
+}
+
+#[test]
+fn a_resumed_deploy_never_moves_production_to_a_commit_a_hand_made_tag_names() {
+    let (t, fix) = killed_after_the_tag();
+    let backdoor = tag_backdoor_by_hand(&t, &fix);
+    let run = t.refused(&["deploy", "--push"], 1, "points at");
+    assert!(run.stderr.contains("nothing was moved"), "{}", run.stderr);
+    production_untouched(&t, &backdoor);
+}
+
+#[test]
+fn a_resumed_deploy_with_the_state_edited_to_match_a_hand_made_tag_ships_nothing() {
+    let (t, fix) = killed_after_the_tag();
+    let backdoor = tag_backdoor_by_hand(&t, &fix);
+    // the branch, the state's deploy record and the tag all agree on the backdoor now
+    t.author.git(&["reset", "-q", "--hard", &backdoor]);
+    let backdoor_tree = tree(&t.author, &backdoor);
+    edit_state(&t, |entry| {
+        let d = entry.get_mut("deploy").unwrap().as_table_mut().unwrap();
+        d.insert("commit".into(), backdoor.clone().into());
+        d.insert("tree".into(), backdoor_tree.into());
+    });
+    let run = t.refused(&["deploy", "--push"], 1, "the gates do not pass");
+    assert!(run.stderr.contains("review"), "{}", run.stderr);
+    production_untouched(&t, &backdoor);
+}
+
+#[test]
+fn a_resumed_deploy_finishes_from_the_tag_it_made() {
+    let (t, fix) = killed_after_the_tag();
+    t.hf(&["deploy", "--push"]).ok();
+    assert_eq!(t.author.rev("main"), fix);
+    assert_eq!(t.origin.rev("main"), fix);
+    assert_eq!(t.notified().unwrap()["commit"], fix.as_str());
+}
