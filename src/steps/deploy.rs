@@ -621,10 +621,10 @@ fn deploy_policy(ctx: &Ctx, h: &Hotfix) -> Result<config::Deploy> {
     }
     // the team's policy on the development branch, never the hotfix branch's: a fix must not
     // choose how (or whether) production is verified
-    let (dev, team) = crate::steps::team_policy(ctx, h)?;
+    let (dev, team) = crate::steps::team_policy(ctx, h, "deploy command")?;
     if team.deploy.command.trim().is_empty() {
         return Err(Refusal::gate("no deploy command is configured for this hotfix (deploy.command is empty)")
-            .hint(format!("set deploy.command in hotfix.toml and commit it on {dev} (it runs with the HOTFIX_* variables in its environment); nothing was run"))
+            .hint(format!("set deploy.command in hotfix.toml and push it to {dev} (it runs with the HOTFIX_* variables in its environment); nothing was run"))
             .into());
     }
     ctx.ui.status(format!(

@@ -141,22 +141,49 @@ pub fn gate_name(gate: crate::cli::Gate) -> &'static str {
     }
 }
 
-/// The team's policy as committed on the development branch now (local branch, else
-/// `origin/<branch>`; the defaults when it has no hotfix.toml), with the branch's name. Used
-/// only where the snapshot taken at start has no command at all: a hotfix branch can never
-/// choose a command that judges it.
+/// The team's policy as committed on the REMOTE's development branch, fetched now (the defaults
+/// when it has no hotfix.toml), with a label naming it ("origin's develop"). Used only where the
+/// snapshot taken at start has no `what` ("test command", "deploy command") at all: a hotfix
+/// branch can never choose a command that judges it, and neither can a commit made only in this
+/// clone: with no remote there is no fallback (the defaults, which have no commands), and with
+/// `--offline` or a failed fetch it is a refusal.
 pub fn team_policy(
     ctx: &crate::app::Ctx,
     h: &crate::state::Hotfix,
+    what: &str,
 ) -> anyhow::Result<(String, crate::config::Config)> {
+    use crate::error::Refusal;
     let dev = merge_back::development_branch(ctx, h)?;
-    let tip = match ctx.repo.branch_tip(&dev)? {
-        Some(t) => Some(t),
-        None => ctx.repo.remote_branch_tip(&format!("origin/{dev}"))?,
+    let none = format!("this hotfix's policy (taken at start) has no {what}");
+    let hint = format!(
+        "commit the {what} in hotfix.toml on {dev} and push it, then run this again; nothing was run"
+    );
+    // no remote, no team policy beyond the snapshot: the caller refuses for want of a command
+    let Some(remote) = ctx.repo.remote_for(Some(&h.branch))? else {
+        return Ok((dev, crate::config::Config::default()));
     };
-    let config = match tip {
+    if ctx.repo.is_offline() {
+        return Err(Refusal::usage(format!(
+            "{none}, and the team's is read only from {remote}'s {dev}, which --offline does not reach"
+        ))
+        .hint(format!("run it again without --offline; {hint}"))
+        .into());
+    }
+    let tracking = format!("refs/remotes/{remote}/{dev}");
+    let spec = format!("+refs/heads/{dev}:{tracking}");
+    if let Err(e) = ctx.repo.fetch(&remote, &[&spec], false) {
+        return Err(Refusal::usage(format!(
+            "{none}, and the team's could not be read from {remote}'s {dev}: {e:#}"
+        ))
+        .hint(format!(
+            "run it again when {remote} is reachable; nothing was run"
+        ))
+        .into());
+    }
+    // read right after the fetch that wrote it: what the remote has, not a ref made by hand
+    let config = match ctx.repo.remote_branch_tip(&format!("{remote}/{dev}"))? {
         Some(t) => crate::config::Config::load_committed(&ctx.repo, t)?,
         None => crate::config::Config::default(),
     };
-    Ok((dev, config))
+    Ok((format!("{remote}'s {dev}"), config))
 }

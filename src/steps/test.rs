@@ -251,9 +251,9 @@ fn test_policy(ctx: &Ctx, h: &Hotfix) -> Result<config::Test> {
     if !h.policy.test.command.trim().is_empty() {
         return Ok(h.policy.test.clone());
     }
-    let (dev, team) = steps::team_policy(ctx, h)?;
+    let (dev, team) = steps::team_policy(ctx, h, "test command")?;
     if team.test.command.trim().is_empty() {
-        let how = format!("commit it on {dev} and it applies to this hotfix too");
+        let how = format!("commit it and push it to {dev}, and it applies to this hotfix too");
         let hint = if h.policy.policy.allow_override {
             format!("{how}; or skip the gate with `hotfix test --override test --reason <text>`")
         } else {

@@ -342,7 +342,7 @@ fn no_deploy_command_is_a_gate_until_the_team_commits_one_on_develop() {
     )
     .fails(
         1,
-        "set deploy.command in hotfix.toml and commit it on develop",
+        "set deploy.command in hotfix.toml and push it to origin's develop",
     );
     assert!(!t.author.has_tag("v1.1.1"));
 
@@ -360,16 +360,24 @@ fn no_deploy_command_is_a_gate_until_the_team_commits_one_on_develop() {
     );
     assert!(!t.author.has_tag("v1.1.1"));
 
-    // committed on develop, the team's policy, it applies
+    // committed on develop but only in this clone, it is not the team's policy yet
     t.author.git(&["switch", "-q", "develop"]);
     t.author
         .commit_file("hotfix.toml", DEPLOY_POLICY, "Configure the deploy");
     t.author
         .git(&["switch", "-q", crate::support::HOTFIX_BRANCH]);
+    t.refused(
+        &["deploy"],
+        1,
+        "no deploy command is configured for this hotfix",
+    );
+    assert!(t.log("deploy.log").is_empty());
+    // pushed to the remote's develop, the team's policy, it applies
+    t.author.git(&["push", "-q", "origin", "develop"]);
     let run = t.hf(&["deploy"]).ok();
     assert!(
         run.stderr
-            .contains("has no deploy command; using [deploy] committed on develop"),
+            .contains("has no deploy command; using [deploy] committed on origin's develop"),
         "{}",
         run.stderr
     );

@@ -233,3 +233,94 @@ fn a_resumed_deploy_finishes_from_the_tag_it_made() {
     assert_eq!(t.origin.rev("main"), fix);
     assert_eq!(t.notified().unwrap()["commit"], fix.as_str());
 }
+
+// ---- item 5: the fallback commands come from the remote's development branch ---------------
+
+/// DEPLOY_POLICY without a test command: the start snapshot has none, so the test gate falls
+/// back to the team's policy.
+fn no_test_command() -> String {
+    DEPLOY_POLICY.replace(
+        "command = \"test ! -e \\\"$OUT/tests-fails\\\"\"",
+        "command = \"\"",
+    )
+}
+
+/// Commits on the author's local `develop` (never pushed) a policy whose commands leave a mark.
+fn commit_local_team_policy(t: &Team) -> String {
+    let policy = DEPLOY_POLICY
+        .replace(
+            "command = \"test ! -e \\\"$OUT/tests-fails\\\"\"",
+            "command = \"touch \\\"$OUT/local-test-ran\\\"\"",
+        )
+        .replace(
+            "[deploy]\ncommand = \"",
+            "[deploy]\ncommand = \"touch \\\"$OUT/local-deploy-ran\\\"; ",
+        );
+    assert!(policy.contains("local-test-ran") && policy.contains("local-deploy-ran"));
+    t.author.git(&["switch", "-q", "develop"]);
+    let commit = t.author.commit_file(
+        "hotfix.toml",
+        &policy,
+        "Loosen the team policy (local only)",
+    );
+    t.author.git(&["switch", "-q", HOTFIX_BRANCH]);
+    commit
+}
+
+#[track_caller]
+fn local_command_never_ran(t: &Team) {
+    assert!(
+        !t.out.join("local-test-ran").exists(),
+        "the local test command ran"
+    );
+    assert!(
+        !t.out.join("local-deploy-ran").exists(),
+        "the local deploy command ran"
+    );
+}
+
+#[test]
+fn a_test_command_committed_only_on_the_local_development_branch_is_not_used() {
+    let t = Team::with_policy(&no_test_command());
+    commit_local_team_policy(&t);
+    t.refused(&["test"], 1, "no test command is configured");
+    local_command_never_ran(&t);
+    // pushed, it is the team's policy
+    t.author.git(&["push", "-q", "origin", "develop"]);
+    let run = t.hf(&["test"]).ok();
+    assert!(
+        run.stderr.contains("committed on origin's develop"),
+        "{}",
+        run.stderr
+    );
+    assert!(t.out.join("local-test-ran").exists());
+}
+
+#[test]
+fn a_remote_tracking_branch_written_by_hand_does_not_choose_the_deploy_command() {
+    // the snapshot has no [deploy] section at all, so no deploy command
+    let policy = DEPLOY_POLICY.split("[deploy]").next().unwrap().to_string();
+    let t = Team::with_policy(&policy);
+    let local = commit_local_team_policy(&t);
+    t.author
+        .git(&["update-ref", "refs/remotes/origin/develop", &local]);
+    t.gates_pass();
+    // (refused, and the fetch put the remote-tracking branch back)
+    t.hf(&["deploy"])
+        .fails(1, "no deploy command is configured");
+    local_command_never_ran(&t);
+    assert!(!t.author.has_tag("v1.1.1"));
+    // the fetch put back what the remote has
+    assert_eq!(t.author.rev("origin/develop"), t.origin.rev("develop"));
+}
+
+#[test]
+fn without_the_remote_the_fallback_is_refused_with_a_sentence() {
+    let t = Team::with_policy(&no_test_command());
+    commit_local_team_policy(&t);
+    let run = t.refused(&["--offline", "test"], 2, "--offline does not reach");
+    assert!(run.stderr.contains("origin's develop"), "{}", run.stderr);
+    t.author.git(&["remote", "remove", "origin"]);
+    t.refused(&["test"], 1, "no test command is configured");
+    local_command_never_ran(&t);
+}

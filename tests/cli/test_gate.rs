@@ -59,12 +59,33 @@ impl Fixture {
         )
     }
 
-    /// Commits `policy` as hotfix.toml on develop (the team's policy), then returns to the
-    /// hotfix branch: what the test gate falls back to when the start snapshot has no command.
-    fn commit_team_policy(&self, policy: &str) {
+    /// Commits `policy` as hotfix.toml on develop, then returns to the hotfix branch; only in
+    /// this clone.
+    fn commit_local_policy(&self, policy: &str) {
         self.repo.git(&["switch", "-q", "develop"]);
         self.repo.commit_file("hotfix.toml", policy, "team policy");
         self.repo.git(&["switch", "-q", "hotfix/login-500"]);
+    }
+
+    /// Commits `policy` on develop and pushes it to `origin` (made here when missing): the
+    /// team's policy, what the test gate falls back to when the start snapshot has no command.
+    fn commit_team_policy(&self, policy: &str) {
+        self.commit_local_policy(policy);
+        self.push_develop();
+    }
+
+    /// Pushes develop to `origin`, made here when missing.
+    fn push_develop(&self) {
+        let origin = self.env.path().join("origin.git");
+        if !origin.exists() {
+            crate::support::run_git(
+                self.env.path(),
+                &["init", "-q", "--bare", origin.to_str().unwrap()],
+            );
+            self.repo
+                .git(&["remote", "add", "origin", origin.to_str().unwrap()]);
+        }
+        self.repo.git(&["push", "-q", "origin", "develop"]);
     }
 
     fn write_script(&self, name: &str, body: &str) {
@@ -477,12 +498,16 @@ fn no_test_command_fails_the_gate_with_how_to_configure_it() {
         .git(&["commit", "-q", "-m", "configure the tests on the branch"]);
     f.hotfix(&["test"])
         .fails(1, "no test command is configured");
-    // committed on develop, the team's policy, it is used, and the user is told
-    f.commit_team_policy("[test]\ncommand = \"true\"\n");
+    // committed on develop in a clone with no remote: not the team's policy, still no command
+    f.commit_local_policy("[test]\ncommand = \"true\"\n");
+    f.hotfix(&["test"])
+        .fails(1, "no test command is configured");
+    // pushed to the remote's develop, the team's policy, it is used, and the user is told
+    f.push_develop();
     let run = f.hotfix(&["test"]).ok();
     assert!(
         run.stderr
-            .contains("using test.command committed on develop"),
+            .contains("using test.command committed on origin's develop"),
         "{}",
         run.stderr
     );
