@@ -110,6 +110,7 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<()> {
             unreachable!("handled above")
         }
         Command::Approve(args) => steps::review::approve(&ctx, args),
+        Command::Propose(args) => commands::propose::propose(&ctx, args),
         Command::Guard(args) => steps::guard::guard(&ctx, args),
         Command::Test(args) => steps::test::test(&ctx, args),
         Command::Deploy(args) => steps::deploy::deploy(&ctx, args),

@@ -102,6 +102,9 @@ pub enum Command {
     /// Approve the hotfix branch's current tree as a reviewer
     Approve(ApproveArgs),
 
+    /// Push the hotfix branch and open (or find) its pull request on the forge
+    Propose(ProposeArgs),
+
     /// Run the test command on HEAD's tree in a clean temporary worktree
     Test(TestArgs),
 
@@ -169,6 +172,16 @@ pub struct StartArgs {
 pub struct GuardArgs {
     #[command(flatten)]
     pub overrides: OverrideArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ProposeArgs {
+    /// The hotfix (default: the one checked out, else the only one in progress)
+    pub name: Option<String>,
+
+    /// Open the request as a draft
+    #[arg(long)]
+    pub draft: bool,
 }
 
 #[derive(Debug, Args)]

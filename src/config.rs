@@ -23,6 +23,7 @@ pub struct Config {
     pub test: Test,
     pub deploy: Deploy,
     pub policy: Policy,
+    pub forge: Forge,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,6 +118,7 @@ pub struct Review {
     #[serde(deserialize_with = "de_approvals")]
     pub approvals: u32,
     pub allow_self_approval: bool,
+    pub via: ReviewVia,
 }
 
 impl Default for Review {
@@ -124,8 +126,57 @@ impl Default for Review {
         Review {
             approvals: 1,
             allow_self_approval: false,
+            via: ReviewVia::Hotfix,
         }
     }
+}
+
+/// Where the review gate finds its approvals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReviewVia {
+    /// `hotfix approve`, kept in git.
+    #[default]
+    Hotfix,
+    /// The approving reviews of the branch's pull (merge) request.
+    Forge,
+}
+
+/// Where the test gate finds its result.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TestVia {
+    /// `hotfix test` runs test.command in a clean checkout.
+    #[default]
+    Local,
+    /// The CI results the forge reports for the exact commit.
+    Forge,
+}
+
+/// Which forge the repository lives on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ForgeKind {
+    /// From the remote's URL: github.com, gitlab.com, else none.
+    #[default]
+    #[serde(rename = "")]
+    Detect,
+    Github,
+    Gitlab,
+    None,
+}
+
+/// `[forge]`: the GitHub or GitLab the remote lives on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Forge {
+    pub kind: ForgeKind,
+    /// Empty: https://api.github.com, https://gitlab.com/api/v4, or the remote's host.
+    #[serde(deserialize_with = "de_api_url")]
+    pub api_url: String,
+    /// "owner/name" or "group/sub/project"; empty: from the remote's URL.
+    #[serde(deserialize_with = "de_repository")]
+    pub repository: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -134,6 +185,10 @@ pub struct Test {
     pub command: String,
     #[serde(deserialize_with = "de_duration")]
     pub timeout: String,
+    pub via: TestVia,
+    /// With via = "forge": the checks that must succeed; empty: every one reported.
+    #[serde(deserialize_with = "de_checks")]
+    pub checks: Vec<String>,
 }
 
 impl Default for Test {
@@ -141,6 +196,8 @@ impl Default for Test {
         Test {
             command: String::new(),
             timeout: "30m".into(),
+            via: TestVia::Local,
+            checks: Vec::new(),
         }
     }
 }
@@ -412,6 +469,45 @@ fn de_approvals<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     Ok(n)
 }
 
+fn de_checks<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let v = Vec::<String>::deserialize(d)?;
+    if v.iter().any(|c| c.trim().is_empty()) {
+        return Err(serde::de::Error::custom(
+            "a check's name cannot be empty (the names are those the forge shows)",
+        ));
+    }
+    Ok(v)
+}
+
+fn de_api_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    if !s.is_empty() {
+        crate::forge::ApiUrl::parse(&s).map_err(serde::de::Error::custom)?;
+    }
+    Ok(s)
+}
+
+fn de_repository<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    let parts: Vec<&str> = s.split('/').collect();
+    if !s.is_empty()
+        && (parts.len() < 2
+            || parts.iter().any(|p| {
+                p.is_empty()
+                    || *p == "."
+                    || *p == ".."
+                    || !p
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            }))
+    {
+        return Err(serde::de::Error::custom(format!(
+            "`{s}` is not a repository path; write it like \"owner/name\" or \"group/sub/project\""
+        )));
+    }
+    Ok(s)
+}
+
 /// The most verify retries a policy may ask for: with the back-off capped at 30s, that is
 /// already most of an hour of checking.
 pub const MAX_VERIFY_RETRIES: u32 = 100;
@@ -553,13 +649,23 @@ flag_patterns = []
 approvals = 1
 # Let an author of a commit on the hotfix branch approve it.
 allow_self_approval = false
+# Where approvals come from: "hotfix" (`hotfix approve`, kept in git) or "forge" (the approving
+# reviews of the hotfix branch's pull or merge request; see [forge] and docs/forge.md).
+via = "hotfix"
 
 [test]
 # Runs through `sh -c` in a clean checkout of the hotfix tree, e.g. "cargo test". Empty: the test
 # gate fails with a message saying to configure it.
 command = ""
-# Killed (with its whole process group) after this long: "90s", "30m", "1h30m".
+# Killed (with its whole process group) after this long: "90s", "30m", "1h30m". With via = "forge",
+# how long `hotfix test` waits for CI.
 timeout = "30m"
+# Where the result comes from: "local" (test.command, run by `hotfix test`) or "forge" (the checks
+# and statuses the forge reports for the exact commit being shipped).
+via = "local"
+# With via = "forge": the names of the checks that must succeed. Empty: every check and status
+# reported for the commit, and at least one.
+checks = []
 
 [deploy]
 # Commands run through `sh -c` at the repository root with HOTFIX_BRANCH, HOTFIX_BASE_TAG,
@@ -577,6 +683,15 @@ notify = ""
 [policy]
 # Allow `--override <gate> --reason <text>` on a gate command; overrides are recorded in the release.
 allow_override = true
+
+[forge]
+# "github", "gitlab" or "none". Empty: from the remote's URL (github.com, gitlab.com), else none.
+kind = ""
+# Empty: https://api.github.com or https://gitlab.com/api/v4. GitHub Enterprise:
+# https://HOST/api/v3; self-managed GitLab: https://HOST/api/v4. Must be https (loopback excepted).
+api_url = ""
+# "owner/name" (GitHub) or "group/sub/project" (GitLab). Empty: from the remote's URL.
+repository = ""
 "#;
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod fault;
+pub mod forge;
 pub mod git;
 pub mod history;
 pub mod process;

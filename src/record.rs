@@ -39,6 +39,33 @@ pub struct Approver {
     pub name: String,
     pub email: String,
     pub approved_at: jiff::Timestamp,
+    /// The reviewer's login on the forge, when the forge was the review gate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
+    /// The review's page on the forge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The commit the forge's review was given for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+}
+
+impl Approver {
+    /// "Rita Reviewer <rita@example.com>", or "@rita" for a review on the forge.
+    pub fn display(&self) -> String {
+        match &self.login {
+            Some(login) => format!("@{}", one_line(login)),
+            None => format!("{} <{}>", one_line(&self.name), one_line(&self.email)),
+        }
+    }
+}
+
+/// One CI check that passed, when the forge was the test gate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub name: String,
+    #[serde(default)]
+    pub url: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +73,9 @@ pub struct TestResult {
     pub passed: bool,
     pub duration_ms: u64,
     pub exit_code: Option<i32>,
+    /// The forge's checks that passed for the commit (test.via = "forge"); empty for a local run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckResult>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -116,14 +146,14 @@ impl ReleaseRecord {
             plural(self.diff.lines as usize),
         ));
         if !self.approvers.is_empty() {
-            let names: Vec<String> = self
-                .approvers
-                .iter()
-                .map(|a| format!("{} <{}>", one_line(&a.name), one_line(&a.email)))
-                .collect();
+            let names: Vec<String> = self.approvers.iter().map(Approver::display).collect();
             m.push_str(&format!("Approved by {}.\n", names.join(", ")));
         }
         match &self.test {
+            Some(t) if t.passed && !t.checks.is_empty() => {
+                let names: Vec<String> = t.checks.iter().map(|c| one_line(&c.name)).collect();
+                m.push_str(&format!("CI passed: {}.\n", names.join(", ")));
+            }
             // "in 0.0s" says nothing about a fast suite
             Some(t) if t.passed && t.duration_ms < 1000 => {
                 m.push_str(&format!("Tests passed in {}ms.\n", t.duration_ms))
@@ -225,11 +255,15 @@ mod tests {
                 name: "Rita".into(),
                 email: "rita@example.com".into(),
                 approved_at: t,
+                login: None,
+                url: None,
+                commit: None,
             }],
             test: Some(TestResult {
                 passed: true,
                 duration_ms: 3200,
                 exit_code: Some(0),
+                checks: vec![],
             }),
             diff: DiffSize {
                 files: 2,

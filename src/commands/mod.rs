@@ -5,6 +5,7 @@ pub mod demo;
 pub mod init;
 pub mod list;
 pub mod meta;
+pub mod propose;
 pub mod retro;
 pub mod stats;
 pub mod status;

@@ -40,6 +40,15 @@ impl Repo {
         Ok(self.has_remote("origin")?.then(|| "origin".to_string()))
     }
 
+    /// The URL a remote fetches from, as configured (`None` for a remote with no URL).
+    pub fn remote_url(&self, name: &str) -> Result<Option<String>> {
+        match self.repo.find_remote(name) {
+            Ok(r) => Ok(r.url().ok().filter(|u| !u.is_empty()).map(str::to_string)),
+            Err(e) if matches!(e.code(), ErrorCode::NotFound | ErrorCode::InvalidSpec) => Ok(None),
+            Err(e) => Err(anyhow!(e).context(format!("could not look up remote {name}"))),
+        }
+    }
+
     /// True when a remote of this name is configured.
     pub fn has_remote(&self, name: &str) -> Result<bool> {
         match self.repo.find_remote(name) {

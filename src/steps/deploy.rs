@@ -674,24 +674,35 @@ fn build_record(
     let repo = &ctx.repo;
     let base = Oid::from_str(&h.base_commit)?;
     let report = guard::analyze(repo, base, tip, &h.policy.guard)?;
-    let approvers = review::approvals_for(ctx, h, tree, false)?
-        .into_iter()
-        .map(|a| record::Approver {
-            name: a.reviewer_name,
-            email: a.reviewer_email,
-            approved_at: a.approved_at,
-        })
-        .collect();
+    let approvers = if h.policy.review.via == config::ReviewVia::Forge {
+        steps::forge_gates::record_approvers(ctx, h, tip, tree)?
+    } else {
+        review::approvals_for(ctx, h, tree, false)?
+            .into_iter()
+            .map(|a| record::Approver {
+                name: a.reviewer_name,
+                email: a.reviewer_email,
+                approved_at: a.approved_at,
+                login: None,
+                url: None,
+                commit: None,
+            })
+            .collect()
+    };
     let tree_s = tree.to_string();
-    let test = h
-        .tests
-        .as_ref()
-        .filter(|t| t.tree == tree_s)
-        .map(|t| record::TestResult {
-            passed: t.passed,
-            duration_ms: t.duration_ms,
-            exit_code: t.exit_code,
-        });
+    let test = if h.policy.test.via == config::TestVia::Forge {
+        steps::forge_gates::record_test(ctx, h, tip)?
+    } else {
+        h.tests
+            .as_ref()
+            .filter(|t| t.tree == tree_s)
+            .map(|t| record::TestResult {
+                passed: t.passed,
+                duration_ms: t.duration_ms,
+                exit_code: t.exit_code,
+                checks: Vec::new(),
+            })
+    };
     let overrides = h
         .overrides
         .iter()

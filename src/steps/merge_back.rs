@@ -449,9 +449,25 @@ fn finish_target(
             None => Err(anyhow::anyhow!("there is no remote")),
         };
         match pushed {
-            Ok(remote) => ctx.ui.status(format!(
-                "Pushed {branch} to {remote}: open a pull request from {branch} into {target}."
-            )),
+            Ok(remote) => {
+                let tag = h.merge_back.as_ref().map(|m| m.tag.as_str()).unwrap_or_default();
+                match crate::commands::propose::merge_back_request(ctx, h, tag, branch, target) {
+                    Ok(Some((request, noun))) => {
+                        ctx.ui.status(format!(
+                            "Pushed {branch} to {remote}; {noun} #{} into {target}: {}",
+                            request.number, request.url
+                        ));
+                        ctx.ui.data(&request.url);
+                    }
+                    Ok(None) => ctx.ui.status(format!(
+                        "Pushed {branch} to {remote}: open a pull request from {branch} into {target}."
+                    )),
+                    // the merge and the push are done; only the request is left to the user
+                    Err(e) => ctx.ui.warn(format!(
+                        "pushed {branch} to {remote}, but could not open its request into {target}: {e:#}; open it on the forge"
+                    )),
+                }
+            }
             Err(e) => ctx.ui.warn(format!(
                 "could not push {branch} ({e:#}); push it yourself (`git push -u origin {}`) and open a pull request into {target}",
                 shell_word(branch)

@@ -7,6 +7,7 @@ pub mod branch;
 pub mod confirm;
 pub mod deploy;
 pub mod finish;
+pub mod forge_gates;
 pub mod guard;
 pub mod merge_back;
 pub mod review;

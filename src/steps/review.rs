@@ -182,6 +182,9 @@ pub fn evaluate(ctx: &Ctx, h: &Hotfix, tip: Oid, tree: Oid) -> Result<GateView> 
             next: None,
         });
     }
+    if h.policy.review.via == crate::config::ReviewVia::Forge {
+        return crate::steps::forge_gates::review(ctx, h, tip, tree);
+    }
     let need = h.policy.review.approvals.max(1) as usize;
     let allow_self = h.policy.review.allow_self_approval;
     let people = branch_commits(ctx, h, tip)?;

@@ -43,6 +43,9 @@ pub fn test(ctx: &Ctx, args: &TestArgs) -> Result<()> {
         return Ok(());
     }
 
+    if h.policy.test.via == config::TestVia::Forge {
+        return steps::forge_gates::wait_for_ci(ctx, h, commit);
+    }
     let policy = test_policy(ctx, h)?;
     let command = policy.command.trim().to_string();
     let timeout = policy.timeout();
@@ -153,7 +156,7 @@ pub fn test(ctx: &Ctx, args: &TestArgs) -> Result<()> {
 }
 
 /// The test gate judged now for `tree` (the tip of the hotfix branch).
-pub fn evaluate(ctx: &Ctx, h: &Hotfix, _tip: Oid, tree: Oid) -> Result<GateView> {
+pub fn evaluate(ctx: &Ctx, h: &Hotfix, tip: Oid, tree: Oid) -> Result<GateView> {
     // A worktree left by a killed `hotfix test` goes as soon as anyone looks (one folder read
     // when there is none); failing to remove it must not stop a status report.
     if let Ok(removed) = ctx.repo.remove_stale_checkouts() {
@@ -176,6 +179,9 @@ pub fn evaluate(ctx: &Ctx, h: &Hotfix, _tip: Oid, tree: Oid) -> Result<GateView>
             true,
             format!("overridden by {} ({})", o.by_name, o.reason),
         ));
+    }
+    if h.policy.test.via == config::TestVia::Forge {
+        return steps::forge_gates::test(ctx, h, tip);
     }
     let log = |t: &TestRecord| {
         t.log

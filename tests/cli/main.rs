@@ -1,5 +1,6 @@
 //! Binary tests: real git repositories in temp dirs, a pinned environment, never a mock of git.
 
+mod standin;
 mod support;
 
 mod abort;
@@ -10,6 +11,7 @@ mod demo;
 mod deploy;
 mod faults;
 mod finish;
+mod forge;
 mod forgery;
 mod guard;
 mod help;
