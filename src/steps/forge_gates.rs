@@ -205,14 +205,14 @@ fn forge_for<'a>(
                 "{key} is \"forge\", but this repository has no forge: its remote is not on github.com or gitlab.com and [forge] sets no kind"
             ),
             next: Some(
-                "set [forge] kind, api_url and repository in hotfix.toml (docs/forge.md)".into(),
+                "set `[forge]` kind, api_url and repository in hotfix.toml (docs/forge.md)".into(),
             ),
         })),
         Err(e) if e.downcast_ref::<Offline>().is_some() => Ok(Err(GateView {
             gate,
             passed: false,
             reason: format!("not checked: {e}, and this gate is on the forge"),
-            next: Some("run again without --offline".into()),
+            next: Some("run it again without `--offline`".into()),
         })),
         Err(e) => Err(e),
     }
@@ -328,7 +328,7 @@ pub fn review(ctx: &Ctx, h: &Hotfix, tip: Oid, tree: Oid) -> Result<GateView> {
         passed: false,
         reason: parts.join("; "),
         next: Some(format!(
-            "a teammate approves the {noun} on {} at {}",
+            "a teammate who did not work on the fix approves the {noun} on {} at {}, then `hotfix status`",
             forge.name(),
             short(tip)
         )),

@@ -305,6 +305,13 @@ pub fn approve(ctx: &Ctx, args: &ApproveArgs) -> Result<()> {
     let state = ctx.store.read()?;
     let target = find_target(ctx, &state, args.branch.as_deref())?;
     let branch = target.branch.as_str();
+    if target.policy.review.via == crate::config::ReviewVia::Forge {
+        return Err(Refusal::usage(format!(
+            "{branch} is reviewed on the forge (review.via = \"forge\"): an approval made with `hotfix approve` would not count"
+        ))
+        .hint("approve its pull (merge) request on the forge; `hotfix status` in the author's clone shows its URL")
+        .into());
+    }
     let tree = repo.tree_of(target.tip)?;
     let commits = repo.commits_between(target.base, target.tip)?;
     if commits.is_empty() {

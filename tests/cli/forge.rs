@@ -892,3 +892,84 @@ fn merge_back_via_branch_opens_a_request_with_the_release() {
     assert!(body["body"].as_str().unwrap().contains("v1.1.1"));
     let _ = REVIEWER;
 }
+
+// ---- attacks on the client ----
+
+#[test]
+fn a_next_page_on_another_host_is_not_followed_with_the_token() {
+    let s = StandIn::start();
+    let t = github_team(&s, true, false, &[]);
+    let tip = t.author.head();
+    // `localhost` is this very server, but another origin than the configured 127.0.0.1
+    let elsewhere = format!(
+        "<http://localhost:{}/repos/acme/app/pulls/7/reviews?page=2>; rel=\"next\"",
+        s.port
+    );
+    s.on("GET", PULLS, 200, &pull(&tip)).on_with(
+        "GET",
+        REVIEWS,
+        200,
+        &[("Link", &elsewhere)],
+        &format!("[{}]", review(1, "rita", "APPROVED", &tip)),
+        None,
+    );
+    let run = hf(&t, &["status"]).code(2);
+    assert!(
+        run.stderr
+            .contains("127.0.0.1 sent the next page of http://127.0.0.1"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("on another host"), "{}", run.stderr);
+    assert_eq!(s.hits("/repos/acme/app/pulls/7/reviews?page=2"), 0);
+}
+
+#[test]
+fn a_redirect_to_another_host_does_not_carry_the_token() {
+    let s = StandIn::start();
+    let t = github_team(&s, true, false, &[]);
+    let tip = t.author.head();
+    let moved = format!("http://localhost:{}/moved/pulls", s.port);
+    s.on_with("GET", PULLS, 302, &[("Location", &moved)], "", None)
+        .on("GET", "/moved/pulls", 200, &pull(&tip))
+        .on(
+            "GET",
+            REVIEWS,
+            200,
+            &format!("[{}]", review(1, "rita", "APPROVED", &tip)),
+        )
+        .on("GET", COMMITS, 200, &commits(&["ann"]));
+    hf(&t, &["status"]).ok();
+    let moved = s
+        .received()
+        .into_iter()
+        .find(|r| r.target == "/moved/pulls")
+        .unwrap();
+    assert_eq!(moved.header("authorization"), None, "{moved:?}");
+}
+
+#[test]
+fn hotfix_approve_refuses_when_the_forge_reviews() {
+    let s = StandIn::start();
+    let t = github_team(&s, true, false, &[]);
+    let run = t
+        .author
+        .hotfix_env(
+            &["approve", "--yes"],
+            &[
+                ("GIT_AUTHOR_NAME", REVIEWER.0),
+                ("GIT_AUTHOR_EMAIL", REVIEWER.1),
+            ],
+        )
+        .code(2);
+    assert!(
+        run.stderr.contains("is reviewed on the forge"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        t.author
+            .git(&["for-each-ref", "refs/hotfix/approvals"])
+            .is_empty()
+    );
+}
