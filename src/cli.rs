@@ -164,8 +164,12 @@ pub struct StartArgs {
     pub summary: Option<String>,
 
     /// The problem was configuration, caching or a misunderstanding: record it, make no branch
-    #[arg(long, conflicts_with_all = ["from", "reproduced"])]
+    #[arg(long, conflicts_with_all = ["from", "reproduced", "detected"])]
     pub not_code: bool,
+
+    /// When the incident began, for time to restore: an RFC 3339 time or "40m ago" (default: now)
+    #[arg(long, value_name = "TIME")]
+    pub detected: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -282,6 +286,11 @@ pub struct RetroArgs {
     /// Push the review to the remote so every teammate who fetches sees it
     #[arg(long)]
     pub push: bool,
+
+    /// Where the bug came from: a commit (repeatable), `proposed` to confirm the commits
+    /// proposed from blame, or `unknown`
+    #[arg(long, value_name = "COMMIT")]
+    pub origin: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -299,6 +308,10 @@ pub struct StatsArgs {
     /// Only hotfixes since this date (YYYY-MM-DD)
     #[arg(long, value_name = "DATE")]
     pub since: Option<String>,
+
+    /// Also write the report as one self-contained HTML page with charts to <FILE>
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

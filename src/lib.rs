@@ -14,6 +14,7 @@ pub mod fault;
 pub mod forge;
 pub mod git;
 pub mod history;
+pub mod learn;
 pub mod process;
 pub mod record;
 pub mod seal;

@@ -120,13 +120,22 @@ pub struct ReleaseRecord {
     #[serde(default)]
     pub overrides: Vec<OverrideUsed>,
     pub started_at: jiff::Timestamp,
+    /// When the incident began (`start --detected`); absent: at the start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detected_at: Option<jiff::Timestamp>,
     pub deployed_at: jiff::Timestamp,
 }
 
 impl ReleaseRecord {
-    /// Minutes from `start` to a verified deploy.
+    /// From `start` to a verified deploy.
     pub fn lead_time(&self) -> jiff::SignedDuration {
         self.deployed_at.duration_since(self.started_at)
+    }
+
+    /// From when the incident began (`start --detected`, else the start) to a verified deploy.
+    pub fn time_to_restore(&self) -> jiff::SignedDuration {
+        self.deployed_at
+            .duration_since(self.detected_at.unwrap_or(self.started_at))
     }
 
     /// The annotated tag's message: a summary a person reads, then the record a program reads.
@@ -272,6 +281,7 @@ mod tests {
             },
             overrides: vec![],
             started_at: t,
+            detected_at: None,
             deployed_at: t + jiff::SignedDuration::from_mins(42),
         }
     }

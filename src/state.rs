@@ -62,6 +62,9 @@ pub struct Hotfix {
     pub author_name: String,
     pub author_email: String,
     pub started_at: jiff::Timestamp,
+    /// When the incident began (`start --detected`); `None`: at the start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detected_at: Option<jiff::Timestamp>,
     pub phase: Phase,
     /// Set by `start` just before it writes the files of the checkout: a kill after that may
     /// leave them half way, and only then may `start` or `abort` take up a half-switched tree.

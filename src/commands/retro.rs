@@ -15,6 +15,7 @@ use crate::cli::{Cause, RetroArgs};
 use crate::error::Refusal;
 use crate::git::{Head, Repo};
 use crate::history::{self, Release};
+use crate::learn::{self, Origin};
 use crate::ui::shell_word;
 
 pub const RETRO_REFS: &str = "refs/hotfix/retros/";
@@ -72,6 +73,9 @@ pub struct Retro {
     pub by_name: String,
     pub by_email: String,
     pub at: jiff::Timestamp,
+    /// Where the bug came from: proposed from blame, confirmed or corrected by the reviewer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
 }
 
 /// A stored revision and the ref that holds it.
@@ -193,7 +197,10 @@ pub fn retro(ctx: &Ctx, args: &RetroArgs) -> Result<()> {
         None
     };
 
-    let editing = args.why.is_some() || args.catch.is_some() || args.cause.is_some();
+    let editing = args.why.is_some()
+        || args.catch.is_some()
+        || args.cause.is_some()
+        || !args.origin.is_empty();
     if let (false, Some(prev)) = (editing, previous) {
         show(ctx, release, prev, revs.len())?;
         return push(ctx, remote.as_deref(), &revs);
@@ -211,6 +218,9 @@ pub fn retro(ctx: &Ctx, args: &RetroArgs) -> Result<()> {
         .map(|s| check_answer(s, "--catch"))
         .transpose()?;
 
+    // `--origin` is read before any question, so a wrong commit is refused first.
+    let releases_all = learn::production_releases(repo, &learn::tag_pattern(repo)?)?;
+    let named = origin_from_args(repo, &args.origin, &releases_all)?;
     if previous.is_none() {
         ui.status(format!(
             "Post-incident review of {}: {} (deployed {})",
@@ -249,10 +259,23 @@ pub fn retro(ctx: &Ctx, args: &RetroArgs) -> Result<()> {
         }
     };
 
+    let origin = match (named, previous) {
+        (Some(OriginArg::Named(o)), _) => Some(o),
+        (Some(OriginArg::Unknown), _) => None,
+        (Some(OriginArg::Proposed), _) => {
+            let mut o = learn::propose_origin(repo, &release.record, &releases_all)?;
+            o.confirmed = true;
+            Some(o)
+        }
+        (None, Some(p)) => p.retro.origin.clone(),
+        (None, None) => ask_origin(ctx, release, &releases_all)?,
+    };
+
     if let Some(p) = previous
         && p.retro.why == why
         && p.retro.catch == catch
         && p.retro.cause == cause
+        && p.retro.origin == origin
     {
         ui.status(format!(
             "The review of {} already says this ({}); nothing to change.",
@@ -273,6 +296,7 @@ pub fn retro(ctx: &Ctx, args: &RetroArgs) -> Result<()> {
         by_name: who.name,
         by_email: who.email,
         at: jiff::Timestamp::now(),
+        origin,
     };
     let refname = write(repo, &retro)?;
     let what = if previous.is_some() {
@@ -355,6 +379,17 @@ fn show(ctx: &Ctx, release: &Release, rev: &Revision, revisions: usize) -> Resul
     ui.data(format!("  cause  {cause}"));
     ui.data(format!("  why    {}", indent(&r.why)));
     ui.data(format!("  catch  {}", indent(&r.catch)));
+    if let Some(o) = &r.origin {
+        let how = if o.confirmed {
+            "confirmed"
+        } else {
+            "proposed from blame, not confirmed"
+        };
+        ui.data(format!("  origin ({how})"));
+        for c in &o.commits {
+            ui.data(format!("         {}", origin_line(c)));
+        }
+    }
     ui.data(format!(
         "  by     {} <{}> on {}{count}",
         r.by_name,
@@ -366,6 +401,100 @@ fn show(ctx: &Ctx, release: &Release, rev: &Revision, revisions: usize) -> Resul
         shell_word(&release.tag)
     ));
     Ok(())
+}
+
+/// What `--origin` said.
+enum OriginArg {
+    Named(Origin),
+    Proposed,
+    Unknown,
+}
+
+fn origin_from_args(
+    repo: &Repo,
+    args: &[String],
+    releases: &[learn::ProductionRelease],
+) -> Result<Option<OriginArg>> {
+    match args {
+        [] => Ok(None),
+        [one] if one == "proposed" => Ok(Some(OriginArg::Proposed)),
+        [one] if one == "unknown" => Ok(Some(OriginArg::Unknown)),
+        revs if revs.iter().any(|r| r == "proposed" || r == "unknown") => Err(Refusal::usage(
+            "--origin proposed and --origin unknown stand alone, not beside commits",
+        )
+        .into()),
+        revs => Ok(Some(OriginArg::Named(learn::named_origin(
+            repo, revs, releases,
+        )?))),
+    }
+}
+
+/// The first review of a release: the commits blame proposes as the bug's origin, shown, and
+/// confirmed or corrected in a terminal; without one they are recorded as proposed.
+fn ask_origin(
+    ctx: &Ctx,
+    release: &Release,
+    releases: &[learn::ProductionRelease],
+) -> Result<Option<Origin>> {
+    let ui = ctx.ui;
+    let proposed = match learn::propose_origin(&ctx.repo, &release.record, releases) {
+        Ok(o) => o,
+        Err(e) => {
+            ui.warn(format!("could not propose where the bug came from: {e:#}"));
+            return Ok(None);
+        }
+    };
+    if proposed.commits.is_empty() {
+        ui.status("The fix changed no lines that existed at the base (only new files), so blame proposes no origin.");
+        return Ok(None);
+    }
+    ui.status("Where it came from, proposed from the lines the fix changed (blame at the base):");
+    for c in &proposed.commits {
+        ui.status(format!("  {}", origin_line(c)));
+    }
+    if !ui.interactive {
+        ui.status("Recorded as proposed; confirm it with `--origin proposed`, or name the commit with `--origin <commit>`.");
+        return Ok(Some(proposed));
+    }
+    if ui.confirm_fact("Is this where the bug came from?", "--origin proposed")? {
+        let mut o = proposed;
+        o.confirmed = true;
+        return Ok(Some(o));
+    }
+    let answer = ui.input(
+        "Which commit did it come from? (ids separated by spaces; empty: unknown)",
+        "--origin <commit>",
+    )?;
+    let revs: Vec<String> = answer.split_whitespace().map(String::from).collect();
+    if revs.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(learn::named_origin(&ctx.repo, &revs, releases)?))
+}
+
+/// `3f2a9c1e04 Average price for the cart (Ann <ann@example.com>), first in v1.2.0, #42, 3 lines`
+fn origin_line(c: &learn::OriginCommit) -> String {
+    let mut line = format!(
+        "{} {} ({})",
+        c.commit.chars().take(10).collect::<String>(),
+        c.summary,
+        c.author
+    );
+    match &c.release {
+        Some(r) => line.push_str(&format!(", first in {r}")),
+        None => line.push_str(", in no release"),
+    }
+    if let Some(pr) = &c.pull_request {
+        line.push_str(&format!(", {pr}"));
+    }
+    if c.lines > 0 {
+        line.push_str(&format!(
+            ", {} line{}",
+            c.lines,
+            if c.lines == 1 { "" } else { "s" }
+        ));
+    }
+    line
 }
 
 /// Continuation lines of a multi-line answer under the first.

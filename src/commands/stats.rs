@@ -17,6 +17,9 @@ use crate::commands::list::{History, duration_text};
 use crate::commands::retro::{CAUSES, cause_name};
 use crate::error::Refusal;
 use crate::history::Presence;
+use crate::learn::{self, ProductionRelease};
+
+mod html;
 
 /// The reference time for "this month", for reproducible reports: an RFC 3339 time or a date.
 const NOW_VAR: &str = "HOTFIX_NOW";
@@ -24,6 +27,8 @@ const NOW_VAR: &str = "HOTFIX_NOW";
 const BAR_WIDTH: usize = 40;
 /// How many tags a human-readable line names before it says "and N more".
 const NAMED: usize = 10;
+/// How many releases, origins and paths the hot-spot lists rank.
+const HOT_SPOTS: usize = 10;
 
 /// A month as a number: `year * 12 + month - 1`.
 type Month = i32;
@@ -125,6 +130,71 @@ struct StatsJson {
     not_code: NotCodeJson,
     overrides: OverridesJson,
     merge_back: Option<MergeJson>,
+    change_failure_rate: FailureRateJson,
+    time_to_restore: Option<RestoreJson>,
+    hot_spots: HotSpotsJson,
+}
+
+/// Hotfix releases among all production releases.
+#[derive(Serialize)]
+struct FailureRateJson {
+    hotfixes: usize,
+    releases: usize,
+    rate: Option<f64>,
+    months: Vec<FailureMonthJson>,
+    /// How many production releases were dated by their tag (no record gives a deploy time).
+    dated_by_tag: usize,
+    note: &'static str,
+}
+
+#[derive(Serialize)]
+struct FailureMonthJson {
+    month: String,
+    hotfixes: usize,
+    releases: usize,
+    rate: Option<f64>,
+}
+
+/// From when the incident began to the verified deploy.
+#[derive(Serialize)]
+struct RestoreJson {
+    median_seconds: i64,
+    worst_seconds: i64,
+    worst_tag: String,
+    /// Releases whose record says when the incident was detected; the others count from start.
+    with_detected_time: usize,
+    months: Vec<RestoreMonthJson>,
+}
+
+#[derive(Serialize)]
+struct RestoreMonthJson {
+    month: String,
+    releases: usize,
+    median_seconds: i64,
+    worst_seconds: i64,
+}
+
+#[derive(Serialize)]
+struct HotSpotsJson {
+    /// The releases hotfixes were made for (their base), most hotfixes first.
+    releases: Vec<CountJson>,
+    /// The releases that first shipped the bugs, from the reviews' origins.
+    origins: Vec<OriginCountJson>,
+    /// The files hotfixes changed, most hotfixes first.
+    paths: Vec<CountJson>,
+}
+
+#[derive(Serialize)]
+struct CountJson {
+    name: String,
+    hotfixes: usize,
+}
+
+#[derive(Serialize)]
+struct OriginCountJson {
+    release: String,
+    hotfixes: usize,
+    confirmed: usize,
 }
 
 #[derive(Serialize)]
@@ -199,7 +269,18 @@ pub fn stats(ctx: &Ctx, args: &StatsArgs) -> Result<()> {
     let since = args.since.as_deref().map(parse_since).transpose()?;
     let now = now()?;
     let history = History::load(&ctx.repo)?;
-    let report = compute(&history, since, now)?;
+    let production = learn::production_releases(&ctx.repo, &learn::tag_pattern(&ctx.repo)?)?;
+    let paths = changed_paths(&ctx.repo, &history)?;
+    let report = compute(&history, &production, &paths, since, now)?;
+    if let Some(file) = &args.html {
+        let page = html::render(&report);
+        crate::state::write_atomic(&absolute(file)?, page.as_bytes()).map_err(|e| {
+            Refusal::usage(format!("could not write {}: {e:#}", file.display()))
+                .hint("name a file in a folder that exists and you can write to")
+        })?;
+        ctx.ui
+            .status(format!("Wrote the report to {}.", file.display()));
+    }
     if ctx.ui.json {
         ctx.ui.data(serde_json::to_string_pretty(&report)?);
     } else {
@@ -208,7 +289,62 @@ pub fn stats(ctx: &Ctx, args: &StatsArgs) -> Result<()> {
     Ok(())
 }
 
-fn compute(h: &History, since: Option<Date>, now: Timestamp) -> Result<StatsJson> {
+/// A file name as given, made absolute against the current directory (its folder must exist).
+fn absolute(file: &std::path::Path) -> Result<std::path::PathBuf> {
+    if file.as_os_str().is_empty() || file.is_dir() {
+        return Err(Refusal::usage(format!(
+            "--html needs a file name, and `{}` is a folder or empty",
+            file.display()
+        ))
+        .into());
+    }
+    let path = if file.is_absolute() {
+        file.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(file)
+    };
+    if file.file_name().is_none() || path.parent().is_none_or(|p| !p.is_dir()) {
+        return Err(Refusal::usage(format!(
+            "cannot write {}: its folder does not exist",
+            file.display()
+        ))
+        .into());
+    }
+    Ok(path)
+}
+
+/// The files each release's commits changed (a union per release), in release order.
+fn changed_paths(repo: &crate::git::Repo, h: &History) -> Result<Vec<Vec<String>>> {
+    let mut out = Vec::with_capacity(h.releases.len());
+    for r in &h.releases {
+        let mut paths: Vec<String> = Vec::new();
+        for c in &r.record.commits {
+            let Ok(oid) = crate::git::Oid::from_str(c) else {
+                continue;
+            };
+            // a commit this clone lacks (a shallow clone) leaves its paths out, not the report
+            let Ok(changed) = repo.commit_changed_paths(oid) else {
+                continue;
+            };
+            for p in changed {
+                let p = String::from_utf8_lossy(&p).into_owned();
+                if !paths.contains(&p) {
+                    paths.push(p);
+                }
+            }
+        }
+        out.push(paths);
+    }
+    Ok(out)
+}
+
+fn compute(
+    h: &History,
+    production: &[ProductionRelease],
+    paths: &[Vec<String>],
+    since: Option<Date>,
+    now: Timestamp,
+) -> Result<StatsJson> {
     let since_ts = since.map(start_of_day).transpose()?;
     let kept = |t: Timestamp| since_ts.is_none_or(|s| t >= s);
     let releases: Vec<usize> = (0..h.releases.len())
@@ -363,6 +499,10 @@ fn compute(h: &History, since: Option<Date>, now: Timestamp) -> Result<StatsJson
         }
     });
 
+    let change_failure_rate = failure_rate(h, production, &kept);
+    let time_to_restore = restore(h, &releases);
+    let hot_spots = hot_spots(h, &releases, paths);
+
     let emergencies = releases.len() + not_code.len();
     Ok(StatsJson {
         since: since.map(|d| d.to_string()),
@@ -388,7 +528,176 @@ fn compute(h: &History, since: Option<Date>, now: Timestamp) -> Result<StatsJson
             by_gate,
         },
         merge_back,
+        change_failure_rate,
+        time_to_restore,
+        hot_spots,
     })
+}
+
+/// Hotfix releases among all production releases in the window, per month and overall. A
+/// hotfix release is dated by its record's deploy time; any other release by its tag.
+fn failure_rate(
+    h: &History,
+    production: &[ProductionRelease],
+    kept: &dyn Fn(Timestamp) -> bool,
+) -> FailureRateJson {
+    let hotfix: std::collections::HashMap<&str, Timestamp> = h
+        .releases
+        .iter()
+        .map(|r| (r.tag.as_str(), r.record.deployed_at))
+        .collect();
+    // every production tag, and the hotfix releases whose tags the pattern does not match
+    let mut dated: Vec<(Timestamp, bool)> = Vec::new();
+    let mut by_tag = 0;
+    for p in production {
+        match hotfix.get(p.tag.as_str()) {
+            Some(at) => dated.push((*at, true)),
+            None => {
+                by_tag += usize::from(kept(p.at));
+                dated.push((p.at, false));
+            }
+        }
+    }
+    for r in &h.releases {
+        if !production.iter().any(|p| p.tag == r.tag) {
+            dated.push((r.record.deployed_at, true));
+        }
+    }
+    dated.retain(|(t, _)| kept(*t));
+    let mut per_month: BTreeMap<Month, (usize, usize)> = BTreeMap::new();
+    for (t, is_hotfix) in &dated {
+        let e = per_month.entry(month_of(*t)).or_default();
+        e.1 += 1;
+        e.0 += usize::from(*is_hotfix);
+    }
+    let hotfixes = dated.iter().filter(|d| d.1).count();
+    FailureRateJson {
+        hotfixes,
+        releases: dated.len(),
+        rate: share(hotfixes, dated.len()),
+        months: per_month
+            .into_iter()
+            .map(|(m, (hotfixes, releases))| FailureMonthJson {
+                month: month_label(m),
+                hotfixes,
+                releases,
+                rate: share(hotfixes, releases),
+            })
+            .collect(),
+        dated_by_tag: by_tag,
+        note: "a release without a hotfix record is dated by its tag, which stands for its deploy date",
+    }
+}
+
+/// Median and worst of `values` (seconds), with the index of the first worst.
+fn median_worst(values: &[(i64, usize)]) -> Option<(i64, i64, usize)> {
+    let mut secs: Vec<i64> = values.iter().map(|v| v.0).collect();
+    secs.sort();
+    let median = median(&secs)?;
+    let worst = *secs.last()?;
+    let at = values.iter().find(|v| v.0 == worst)?.1;
+    Some((median, worst, at))
+}
+
+fn restore(h: &History, releases: &[usize]) -> Option<RestoreJson> {
+    let all: Vec<(i64, usize)> = releases
+        .iter()
+        .map(|&i| (h.releases[i].record.time_to_restore().as_secs(), i))
+        .collect();
+    let (median_seconds, worst_seconds, worst) = median_worst(&all)?;
+    let mut per_month: BTreeMap<Month, Vec<(i64, usize)>> = BTreeMap::new();
+    for &(secs, i) in &all {
+        per_month
+            .entry(month_of(h.releases[i].record.deployed_at))
+            .or_default()
+            .push((secs, i));
+    }
+    Some(RestoreJson {
+        median_seconds,
+        worst_seconds,
+        worst_tag: h.releases[worst].tag.clone(),
+        with_detected_time: releases
+            .iter()
+            .filter(|&&i| h.releases[i].record.detected_at.is_some())
+            .count(),
+        months: per_month
+            .into_iter()
+            .filter_map(|(m, v)| {
+                let (median_seconds, worst_seconds, _) = median_worst(&v)?;
+                Some(RestoreMonthJson {
+                    month: month_label(m),
+                    releases: v.len(),
+                    median_seconds,
+                    worst_seconds,
+                })
+            })
+            .collect(),
+    })
+}
+
+/// Names ranked by count (then by name), the first HOT_SPOTS.
+fn ranked(counts: BTreeMap<String, usize>) -> Vec<CountJson> {
+    let mut v: Vec<CountJson> = counts
+        .into_iter()
+        .map(|(name, hotfixes)| CountJson { name, hotfixes })
+        .collect();
+    v.sort_by(|a, b| {
+        b.hotfixes
+            .cmp(&a.hotfixes)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    v.truncate(HOT_SPOTS);
+    v
+}
+
+fn hot_spots(h: &History, releases: &[usize], paths: &[Vec<String>]) -> HotSpotsJson {
+    let mut bases: BTreeMap<String, usize> = BTreeMap::new();
+    let mut files: BTreeMap<String, usize> = BTreeMap::new();
+    let mut origins: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for &i in releases {
+        let r = &h.releases[i];
+        let base = r
+            .record
+            .base_tag
+            .clone()
+            .unwrap_or_else(|| r.record.base_commit.chars().take(10).collect());
+        *bases.entry(base).or_default() += 1;
+        for p in paths.get(i).into_iter().flatten() {
+            *files.entry(p.clone()).or_default() += 1;
+        }
+        // one count per hotfix for each release its bug's commits first shipped in
+        if let Some(o) = h.retros.get(&r.tag).and_then(|x| x.origin.as_ref()) {
+            let mut seen: Vec<&str> = Vec::new();
+            for c in &o.commits {
+                let release = c.release.as_deref().unwrap_or("no release");
+                if !seen.contains(&release) {
+                    seen.push(release);
+                    let e = origins.entry(release.to_string()).or_default();
+                    e.0 += 1;
+                    e.1 += usize::from(o.confirmed);
+                }
+            }
+        }
+    }
+    let mut origins: Vec<OriginCountJson> = origins
+        .into_iter()
+        .map(|(release, (hotfixes, confirmed))| OriginCountJson {
+            release,
+            hotfixes,
+            confirmed,
+        })
+        .collect();
+    origins.sort_by(|a, b| {
+        b.hotfixes
+            .cmp(&a.hotfixes)
+            .then_with(|| a.release.cmp(&b.release))
+    });
+    origins.truncate(HOT_SPOTS);
+    HotSpotsJson {
+        releases: ranked(bases),
+        origins,
+        paths: ranked(files),
+    }
 }
 
 fn bar(count: usize, max: usize) -> String {
@@ -494,6 +803,61 @@ fn print(ctx: &Ctx, s: &StatsJson) {
         ui.data(format!("{} none", ui.bold("Retros missing:")));
     }
 
+    let cfr = &s.change_failure_rate;
+    ui.data(format!(
+        "{} {} of {} production releases were hotfixes ({})",
+        ui.bold("Change failure rate:"),
+        cfr.hotfixes,
+        cfr.releases,
+        percent(cfr.rate)
+    ));
+    if let Some(t) = &s.time_to_restore {
+        ui.data(format!(
+            "{} median {}, worst {} ({}), from when the incident was detected ({} of {} releases say; the others from the start)",
+            ui.bold("Time to restore:"),
+            duration_text(t.median_seconds),
+            duration_text(t.worst_seconds),
+            t.worst_tag,
+            t.with_detected_time,
+            s.releases
+        ));
+    }
+    if !cfr.months.is_empty() {
+        ui.data("  month    hotfixes  releases  failure rate  restore: median  worst");
+        for m in &cfr.months {
+            let restore = s
+                .time_to_restore
+                .as_ref()
+                .and_then(|t| t.months.iter().find(|r| r.month == m.month));
+            let (median, worst) = restore.map_or_else(
+                || ("-".to_string(), "-".to_string()),
+                |r| {
+                    (
+                        duration_text(r.median_seconds),
+                        duration_text(r.worst_seconds),
+                    )
+                },
+            );
+            ui.data(format!(
+                "  {}  {:>8}  {:>8}  {:>12}  {:>15}  {:>5}",
+                m.month,
+                m.hotfixes,
+                m.releases,
+                percent(m.rate),
+                median,
+                worst
+            ));
+        }
+    }
+    if cfr.dated_by_tag > 0 {
+        ui.data(format!(
+            "  {} release{} without a hotfix record {} dated by {} tag, which stands for the deploy date",
+            cfr.dated_by_tag,
+            if cfr.dated_by_tag == 1 { "" } else { "s" },
+            if cfr.dated_by_tag == 1 { "is" } else { "are" },
+            if cfr.dated_by_tag == 1 { "its" } else { "their" }
+        ));
+    }
     if let Some(l) = &s.lead_time {
         ui.data(format!(
             "{} median {}, worst {} ({})",
@@ -501,6 +865,46 @@ fn print(ctx: &Ctx, s: &StatsJson) {
             duration_text(l.median_seconds),
             duration_text(l.worst_seconds),
             l.worst_tag
+        ));
+    }
+    // a ranking of ones says nothing: only what needed more than one hotfix is named
+    let hs = &s.hot_spots;
+    let counts = |v: &[CountJson]| {
+        let many: Vec<String> = v
+            .iter()
+            .filter(|c| c.hotfixes > 1)
+            .map(|c| format!("{} {}", c.name, c.hotfixes))
+            .collect();
+        if many.is_empty() {
+            "none needed more than one hotfix".to_string()
+        } else {
+            many.join(", ")
+        }
+    };
+    if !hs.releases.is_empty() {
+        ui.data(format!(
+            "{} {}",
+            ui.bold("Releases hotfixed most:"),
+            counts(&hs.releases)
+        ));
+    }
+    if !hs.origins.is_empty() {
+        let o: Vec<String> = hs
+            .origins
+            .iter()
+            .map(|o| format!("{} {} ({} confirmed)", o.release, o.hotfixes, o.confirmed))
+            .collect();
+        ui.data(format!(
+            "{} {}",
+            ui.bold("Bugs first shipped in:"),
+            o.join(", ")
+        ));
+    }
+    if !hs.paths.is_empty() {
+        ui.data(format!(
+            "{} {}",
+            ui.bold("Files fixed most:"),
+            counts(&hs.paths)
         ));
     }
     ui.data(format!(

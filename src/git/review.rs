@@ -47,23 +47,27 @@ impl Repo {
         let mut out = Vec::new();
         for id in walk {
             let id = id.context("could not walk history")?;
-            let c = self
-                .repo
-                .find_commit(id)
-                .with_context(|| format!("could not read commit {id}"))?;
-            let person = |s: git2::Signature<'_>| Identity {
-                name: String::from_utf8_lossy(s.name_bytes()).into_owned(),
-                email: String::from_utf8_lossy(s.email_bytes()).into_owned(),
-            };
-            out.push(CommitInfo {
-                id,
-                summary: String::from_utf8_lossy(c.summary_bytes().unwrap_or_default())
-                    .into_owned(),
-                author: person(c.author()),
-                committer: person(c.committer()),
-            });
+            out.push(self.commit_info(id)?);
         }
         Ok(out)
+    }
+
+    /// A commit's id, summary, author and committer.
+    pub fn commit_info(&self, id: Oid) -> Result<CommitInfo> {
+        let c = self
+            .repo
+            .find_commit(id)
+            .with_context(|| format!("could not read commit {id}"))?;
+        let person = |s: git2::Signature<'_>| Identity {
+            name: String::from_utf8_lossy(s.name_bytes()).into_owned(),
+            email: String::from_utf8_lossy(s.email_bytes()).into_owned(),
+        };
+        Ok(CommitInfo {
+            id,
+            summary: String::from_utf8_lossy(c.summary_bytes().unwrap_or_default()).into_owned(),
+            author: person(c.author()),
+            committer: person(c.committer()),
+        })
     }
 
     /// `git diff --stat base tip`, as text.

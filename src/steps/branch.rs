@@ -109,6 +109,14 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
         },
         None => find_base(repo, &config, args.from.as_deref())?,
     };
+    let detected_at = match &resuming {
+        Some(h) => h.detected_at,
+        None => args
+            .detected
+            .as_deref()
+            .map(|t| crate::learn::parse_detected(t, jiff::Timestamp::now()))
+            .transpose()?,
+    };
     let (confirmation, started_at) = match &resuming {
         Some(h) => (
             confirm::Confirmation {
@@ -138,6 +146,7 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
         author_name: who.name,
         author_email: who.email,
         started_at,
+        detected_at,
         phase: Phase::Starting,
         // a resumed start keeps the mark: a kill before it is set again must not lose it
         switching: resuming.as_ref().is_some_and(|h| h.switching),

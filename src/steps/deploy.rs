@@ -756,6 +756,7 @@ fn build_record(
         },
         overrides,
         started_at: h.started_at,
+        detected_at: h.detected_at,
         deployed_at: jiff::Timestamp::now(),
     })
 }

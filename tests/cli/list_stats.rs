@@ -70,6 +70,7 @@ pub fn make_release(
             })
             .collect(),
         started_at: deployed_at - SignedDuration::from_mins(lead_mins),
+        detected_at: None,
         deployed_at,
     };
     let msg = env.path().join(format!("tag-message-{tag}"));

@@ -17,6 +17,7 @@ mod guard;
 mod help;
 mod hostile;
 mod init;
+mod learn;
 mod list_stats;
 mod merge_back;
 mod meta;

@@ -134,6 +134,20 @@ impl Repo {
         run_git(&self.path, args)
     }
 
+    /// `git` with extra environment variables (a date, say); must succeed.
+    pub fn git_env(&self, args: &[&str], vars: &[(&str, &str)]) -> String {
+        let mut cmd = Command::new("git");
+        pin(&mut cmd, &self.path);
+        cmd.envs(vars.iter().copied());
+        let out = cmd.current_dir(&self.path).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     /// `git` that may fail: (success, stdout, stderr).
     pub fn git_try(&self, args: &[&str]) -> (bool, String, String) {
         let mut cmd = Command::new("git");
