@@ -216,7 +216,9 @@ pub fn parse_detected(text: &str, now: jiff::Timestamp) -> Result<jiff::Timestam
         .into()
     };
     let t = match text.trim().strip_suffix("ago") {
-        Some(amount) => now - ago(amount.trim()).ok_or_else(bad)?,
+        Some(amount) => ago(amount.trim())
+            .and_then(|d| now.checked_sub(d).ok())
+            .ok_or_else(bad)?,
         None => text.trim().parse::<jiff::Timestamp>().map_err(|_| bad())?,
     };
     if t > now {
