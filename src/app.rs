@@ -116,6 +116,7 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<()> {
         Command::Deploy(args) => steps::deploy::deploy(&ctx, args),
         Command::MergeBack(args) => steps::merge_back::merge_back(&ctx, args),
         Command::Finish(args) => steps::finish::finish(&ctx, args),
+        Command::Rebase(args) => steps::rebase::rebase(&ctx, args),
         Command::VerifyMerged => crate::history::verify_merged(&ctx),
         Command::Retro(args) => commands::retro::retro(&ctx, args),
         Command::List => commands::list::list(&ctx),

@@ -117,6 +117,9 @@ pub enum Command {
     /// Run the remaining steps in order, stopping at the first that cannot pass
     Finish(FinishArgs),
 
+    /// Move the fix onto the newest release of its line (the gates then judge the new tree)
+    Rebase(RebaseArgs),
+
     /// Abandon the hotfix in progress and return to the branch it started from
     Abort(AbortArgs),
 
@@ -206,9 +209,13 @@ pub struct TestArgs {
 
 #[derive(Debug, Args)]
 pub struct DeployArgs {
-    /// Push the release tag (and production branch) after verify passed
-    #[arg(long)]
+    /// Push the release (the default when there is a remote; kept for scripts)
+    #[arg(long, conflicts_with = "no_push")]
     pub push: bool,
+
+    /// Keep the release in this clone: no reservation, no push (status and list then say so)
+    #[arg(long)]
+    pub no_push: bool,
 
     /// The new version (default: the base version with the patch number raised)
     #[arg(long, value_name = "VERSION")]
@@ -234,10 +241,25 @@ pub struct MergeBackArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct FinishArgs {
-    /// Push the release tag after verify passed
+pub struct RebaseArgs {
+    /// Go on after the conflicts are resolved and staged
+    #[arg(long, conflicts_with = "abort")]
+    pub r#continue: bool,
+
+    /// Give up the rebase in progress and put the branch back as it was
     #[arg(long)]
+    pub abort: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FinishArgs {
+    /// Push the release (the default when there is a remote; kept for scripts)
+    #[arg(long, conflicts_with = "no_push")]
     pub push: bool,
+
+    /// Keep the release in this clone: no reservation, no push (status and list then say so)
+    #[arg(long)]
+    pub no_push: bool,
 
     /// The new version, as for deploy (default: the base version with the patch number raised)
     #[arg(long, value_name = "VERSION")]

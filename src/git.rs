@@ -17,6 +17,7 @@ pub use worktree::TempCheckout;
 mod blame;
 mod checkout;
 pub mod merge;
+pub mod rebase;
 mod remote;
 mod review;
 pub use blame::{BlamedCommit, DatedTag, OldLines};
@@ -393,6 +394,13 @@ impl Repo {
         Ok(target)
     }
 
+    /// This worktree's `index.lock`, when one exists: another git process holds the index (or
+    /// one was killed holding it).
+    pub fn index_lock(&self) -> Option<PathBuf> {
+        let lock = self.repo.path().join("index.lock");
+        lock.exists().then_some(lock)
+    }
+
     /// The other worktree that has `branch` checked out, if any.
     pub fn worktree_of(&self, branch: &str) -> Option<PathBuf> {
         self.checked_out_elsewhere(&format!("refs/heads/{branch}"))
@@ -610,6 +618,50 @@ impl Repo {
             .reference(refname, blob, true, log)
             .with_context(|| format!("could not write {refname}"))?;
         Ok(blob)
+    }
+
+    /// The names of the refs under `prefix`.
+    pub fn ref_names(&self, prefix: &str) -> Result<Vec<String>> {
+        let glob = format!("{prefix}*");
+        let mut out = Vec::new();
+        for r in self
+            .repo
+            .references_glob(&glob)
+            .with_context(|| format!("could not list {glob}"))?
+        {
+            let r = r.context("could not read a reference")?;
+            out.push(String::from_utf8_lossy(r.name_bytes()).into_owned());
+        }
+        Ok(out)
+    }
+
+    /// Writes a blob with no ref to it (yet): a record to be pushed before it is kept here.
+    pub fn write_blob(&self, content: &[u8]) -> Result<Oid> {
+        self.repo
+            .blob(content)
+            .context("could not write a record to git")
+    }
+
+    /// The content of a blob, if this repository has it.
+    pub fn read_blob(&self, oid: Oid) -> Option<Vec<u8>> {
+        self.repo.find_blob(oid).ok().map(|b| b.content().to_vec())
+    }
+
+    /// Points `refname` at `target` (created or moved).
+    pub fn set_ref(&self, refname: &str, target: Oid, log: &str) -> Result<()> {
+        self.repo
+            .reference(refname, target, true, log)
+            .with_context(|| format!("could not write {refname}"))?;
+        Ok(())
+    }
+
+    /// What `refname` points at directly, if it exists.
+    pub fn ref_target(&self, refname: &str) -> Result<Option<Oid>> {
+        match self.repo.find_reference(refname) {
+            Ok(r) => Ok(r.target()),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(anyhow!(e).context(format!("could not read {refname}"))),
+        }
     }
 
     /// Writes a record under `stem`, or `stem-2`, `stem-3`… when that name is taken: records

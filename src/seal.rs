@@ -37,6 +37,17 @@ struct Seal {
     /// Every override hotfix recorded for this hotfix.
     #[serde(default)]
     overrides: Vec<Override>,
+    /// Every move of the fix onto a newer release (`hotfix rebase`), oldest first: the base
+    /// the state may say is the last one's, not the one sealed at start.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    rebases: Vec<Rebased>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Rebased {
+    base_tag: Option<String>,
+    base_commit: String,
+    at: jiff::Timestamp,
 }
 
 /// The ref of a branch's seal. One flat name per branch (`/` escaped), so the seal of a finished
@@ -118,10 +129,12 @@ pub fn seal_start(repo: &Repo, h: &Hotfix) -> Result<()> {
     start.overrides.clear();
     start.deploy = None;
     start.merge_back = None;
+    start.rebase = None;
     let seal = Seal {
         start,
         tests: Vec::new(),
         overrides: Vec::new(),
+        rebases: Vec::new(),
     };
     write(repo, &h.branch, &seal, "hotfix start")
 }
@@ -156,6 +169,23 @@ pub fn seal_overrides(repo: &Repo, branch: &str, overrides: &[Override]) -> Resu
     let mut seal = existing(repo, branch)?;
     seal.overrides.extend_from_slice(overrides);
     write(repo, branch, &seal, "hotfix override")
+}
+
+/// Records that the fix moved onto a new base (`hotfix rebase`). Called inside the state update
+/// that stores the new base.
+pub fn seal_rebase(
+    repo: &Repo,
+    branch: &str,
+    base_tag: Option<&str>,
+    base_commit: &str,
+) -> Result<()> {
+    let mut seal = existing(repo, branch)?;
+    seal.rebases.push(Rebased {
+        base_tag: base_tag.map(String::from),
+        base_commit: base_commit.to_string(),
+        at: jiff::Timestamp::now(),
+    });
+    write(repo, branch, &seal, "hotfix rebase")
 }
 
 /// Compares a state entry with its seal; `None` when the state is what hotfix wrote.
@@ -205,7 +235,21 @@ pub fn check(repo: &Repo, h: &Hotfix) -> Result<Option<Tamper>> {
             ))));
         }
     };
-    let mut edits = start_edits(&seal.start, h)?;
+    // after a rebase the base is the last one hotfix recorded, not the one of start
+    // (a rebase killed between sealing its new base and writing the state still shows the
+    // base before it, with its rebase record naming the sealed one: that is what hotfix wrote)
+    let mut sealed_start = seal.start.clone();
+    let n = seal.rebases.len();
+    let killed_in_move = n > 0
+        && h.rebase
+            .as_ref()
+            .is_some_and(|r| r.onto_commit == seal.rebases[n - 1].base_commit);
+    let last = if killed_in_move { n - 1 } else { n };
+    if let Some(r) = seal.rebases[..last].last() {
+        sealed_start.base_tag = r.base_tag.clone();
+        sealed_start.base_commit = r.base_commit.clone();
+    }
+    let mut edits = start_edits(&sealed_start, h)?;
     if let Some(t) = &h.tests
         && !seal.tests.contains(t)
     {
@@ -227,7 +271,7 @@ pub fn check(repo: &Repo, h: &Hotfix) -> Result<Option<Tamper>> {
     if edits.is_empty() {
         return Ok(None);
     }
-    let mut restored = seal.start.clone();
+    let mut restored = sealed_start;
     restored.phase = h.phase;
     restored.return_to = h.return_to.clone();
     restored.guard = h.guard.clone();
@@ -235,6 +279,7 @@ pub fn check(repo: &Repo, h: &Hotfix) -> Result<Option<Tamper>> {
     restored.overrides = seal.overrides.clone();
     restored.deploy = h.deploy.clone();
     restored.merge_back = h.merge_back.clone();
+    restored.rebase = h.rebase.clone();
     Ok(Some(tamper(edits, Some(restored))))
 }
 

@@ -87,6 +87,19 @@ pub struct Hotfix {
     /// Merge-back progress, once started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merge_back: Option<MergeBackRecord>,
+    /// `hotfix rebase` under way (stopped on conflicts, or killed): where the fix is moving.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebase: Option<RebaseRecord>,
+}
+
+/// A move of the fix onto a newer release of its line, until it is done or aborted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RebaseRecord {
+    /// The release the fix moves onto, and its commit.
+    pub onto_tag: String,
+    pub onto_commit: String,
+    /// The branch's tip before the rebase (what `--abort` puts back).
+    pub old_tip: String,
 }
 
 /// The deploy of one tree, step by step, so a kill at any point is explained and resumed.
@@ -107,6 +120,12 @@ pub struct DeployRecord {
     /// Whether the tag (and production branch) still have to be pushed.
     #[serde(default)]
     pub push_pending: bool,
+    /// The remote where this deploy reserved its version (before the deploy command ran).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved_on: Option<String>,
+    /// Released with `--no-push` (or `--offline`): the release is only in this clone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub local_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -202,6 +202,9 @@ pub fn list(ctx: &Ctx) -> Result<()> {
         }
         print_table(ctx, &rows);
     }
+    for (_, sentence) in crate::steps::reserve::local_only_releases(&ctx.repo) {
+        ui.warn(sentence);
+    }
     match &h.merged {
         Some((dev, _)) => ui.status(format!("MERGED: whether the fix is in {dev}.")),
         None if !h.releases.is_empty() => ui.status(

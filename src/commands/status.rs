@@ -44,7 +44,10 @@ pub fn status(ctx: &Ctx) -> Result<()> {
     // target branch, not on the hotfix branch).
     let current = match ctx.current(&state)? {
         Some(h) => Some(h),
-        None => state.hotfixes.values().find(|h| h.merge_back.is_some()),
+        None => state
+            .hotfixes
+            .values()
+            .find(|h| h.merge_back.is_some() || h.rebase.is_some()),
     };
     let current_view = current.map(|h| view(ctx, h)).transpose()?;
     let others: Vec<&str> = state
@@ -54,6 +57,19 @@ pub fn status(ctx: &Ctx) -> Result<()> {
         .filter(|b| current.is_none_or(|h| h.branch != *b))
         .collect();
     let ui = ctx.ui;
+    if !ui.json {
+        // a release kept with --no-push, said on every run until it is shared (the hotfix
+        // checked out says it in its own view)
+        let shown = current
+            .and_then(|h| h.deploy.as_ref())
+            .filter(|d| d.local_only)
+            .map(|d| d.tag.as_str());
+        for (tag, sentence) in crate::steps::reserve::local_only_releases(&ctx.repo) {
+            if Some(tag.as_str()) != shown {
+                ui.warn(sentence);
+            }
+        }
+    }
     if ui.json {
         let mut all: Vec<&str> = state.hotfixes.keys().map(String::as_str).collect();
         all.sort();
@@ -232,8 +248,9 @@ pub fn view(ctx: &Ctx, h: &Hotfix) -> Result<HotfixView> {
         },
     };
     // A deploy or merge-back under way says more than the gates do.
-    let explained =
-        steps::merge_back::explain(repo, h).or_else(|| steps::deploy::explain(repo, h, tree));
+    let explained = steps::rebase::explain(repo, h)
+        .or_else(|| steps::merge_back::explain(repo, h))
+        .or_else(|| steps::deploy::explain(repo, h, tree));
     let (step, problem, next) = match explained {
         Some((Step::Deploy, p, _)) if !checked_out => (Step::Deploy, p, go_to_branch),
         Some(e) => e,

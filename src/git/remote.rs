@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow};
 use git2::ErrorCode;
 
-use super::Repo;
+use super::{Oid, Repo};
 
 /// How long a fetch may take before it is given up (a hung network is treated as offline).
 const FETCH_TIMEOUT: Duration = Duration::from_secs(60);
@@ -104,9 +104,45 @@ impl Repo {
             .with_context(|| format!("could not push to {remote}"))
     }
 
+    /// `git ls-remote <remote> <pattern>…`: the remote's refs as it has them now, with peeled
+    /// tags as `<tag>^{}`. One round trip and no objects: how deploy learns what the remote
+    /// holds before anything runs.
+    pub fn ls_remote(&self, remote: &str, patterns: &[&str]) -> Result<Vec<(String, Oid)>> {
+        let mut args = vec!["ls-remote", "--", remote];
+        args.extend_from_slice(patterns);
+        let out = self
+            .run_network_output(&args, FETCH_TIMEOUT)
+            .with_context(|| format!("could not read the refs of {remote}"))?;
+        let mut refs = Vec::new();
+        for line in String::from_utf8_lossy(&out).lines() {
+            let Some((oid, name)) = line.split_once('\t') else {
+                continue;
+            };
+            if let Ok(oid) = Oid::from_str(oid.trim()) {
+                refs.push((name.trim().to_string(), oid));
+            }
+        }
+        Ok(refs)
+    }
+
     /// Runs a git network command that cannot prompt (no terminal prompt, no stdin) and is
     /// killed after `timeout`. The error carries git's own message.
     fn run_network(&self, args: &[&str], timeout: Duration) -> Result<()> {
+        self.run_network_to(args, timeout, Stdio::null())
+            .map(|_| ())
+    }
+
+    /// [`Repo::run_network`], returning what git wrote on stdout.
+    fn run_network_output(&self, args: &[&str], timeout: Duration) -> Result<Vec<u8>> {
+        let stdout = tempfile::tempfile().context("could not create a temporary file")?;
+        let copy = stdout
+            .try_clone()
+            .context("could not create a temporary file")?;
+        self.run_network_to(args, timeout, Stdio::from(copy))?;
+        Ok(read_all(stdout).into_bytes())
+    }
+
+    fn run_network_to(&self, args: &[&str], timeout: Duration, stdout: Stdio) -> Result<()> {
         if self.offline {
             return Err(super::Offline.into());
         }
@@ -115,7 +151,7 @@ impl Repo {
         cmd.args(args)
             .env("GIT_TERMINAL_PROMPT", "0")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(
                 stderr
                     .try_clone()

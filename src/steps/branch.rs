@@ -156,6 +156,7 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
         overrides: Vec::new(),
         deploy: None,
         merge_back: None,
+        rebase: None,
     };
     // Recorded before the branch exists, so a kill between the two is explained by `status`.
     ctx.store.update(|s| {

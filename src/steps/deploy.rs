@@ -16,12 +16,14 @@ use crate::git::{Head, Oid, Repo, short};
 use crate::process::{self, Hook};
 use crate::record::{self, ReleaseRecord};
 use crate::state::{DeployPhase, DeployRecord, Hotfix};
-use crate::steps::{self, GateView, Step, guard, review};
+use crate::steps::{self, GateView, Step, guard, reserve, review};
 use crate::ui::shell_word;
 use crate::version;
 
 /// What the caller asked of a deploy.
 pub struct Options<'a> {
+    /// Share the release with the remote (the default); false with `--no-push`, when the
+    /// release stays in this clone.
     pub push: bool,
     pub version: Option<&'a str>,
     pub overrides: &'a OverrideArgs,
@@ -34,7 +36,7 @@ pub fn deploy(ctx: &Ctx, args: &crate::cli::DeployArgs) -> Result<()> {
         ctx,
         &h,
         &Options {
-            push: args.push,
+            push: !args.no_push,
             version: args.version.as_deref(),
             overrides: &args.overrides,
         },
@@ -103,7 +105,8 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
                 ));
                 let (tagged, record) = tagged_release(ctx, h, d)?;
                 let cfg = deploy_policy(ctx, h)?;
-                return after_tag(ctx, h, &cfg, tagged, &record, opts.push || d.push_pending);
+                let remote = release_remote(ctx, h, opts)?;
+                return after_tag(ctx, h, &cfg, tagged, &record, remote.as_deref());
             }
             _ => {}
         }
@@ -135,14 +138,12 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
         ))
         .into());
     }
-    if opts.push && repo.remote_for(Some(&h.branch))?.is_none() {
-        // known before anything runs: refusing now beats a release that cannot be pushed
-        return Err(Refusal::usage(
-            "--push needs a remote, and this repository has none (no upstream, no `origin`)",
-        )
-        .hint(
-            "add one with `git remote add origin <url>`, or deploy without --push; nothing was run",
-        )
+    if let Some(lock) = repo.index_lock() {
+        return Err(Refusal::usage(format!(
+            "{} exists: another git command is running in this clone (or one was killed), so the tree the hooks would see is not settled",
+            lock.display()
+        ))
+        .hint("wait for it to finish (if no git command is running, remove the file), then deploy again; nothing was run")
         .into());
     }
     steps::record_overrides(ctx, h, opts.overrides, tree)?;
@@ -172,6 +173,14 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
     }
     let (tag, version) = new_version(ctx, h, opts.version)?;
     let cfg = &deploy_policy(ctx, h)?;
+    let remote = release_remote(ctx, h, opts)?;
+    let view = match &remote {
+        Some(r) => Some(reserve::RemoteView::read(ctx, r)?),
+        None => None,
+    };
+    if let Some(view) = &view {
+        reserve::refuse_older_base(h, view)?;
+    }
     if !production.is_empty() {
         // The local branch and the remote's as last fetched: either must move forward only.
         let remote = repo.remote_for(Some(&h.branch))?;
@@ -214,6 +223,9 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
         }
     }
 
+    if let Some(view) = &view {
+        reserve::reserve(ctx, h, view, &tag, &version.to_string(), tip, tree)?;
+    }
     let log = new_log(ctx, &tag)?;
     let root = repo.workdir()?.to_path_buf();
     let env = process::hook_env(h, tip, tree, Some((&tag, &version.to_string())));
@@ -234,6 +246,8 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
         log: log.display().to_string(),
         failure: None,
         push_pending: false,
+        reserved_on: remote.clone(),
+        local_only: false,
     };
     save(ctx, &h.branch, &rec)?;
     fault::point("deploy-before-command");
@@ -318,12 +332,12 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
     repo.create_annotated_tag(&tag, tip, &record.tag_message()?)?;
     fault::point("deploy-after-tag-before-state");
     rec.phase = DeployPhase::Tagged;
-    rec.push_pending = opts.push;
+    rec.push_pending = remote.is_some();
     save(ctx, &h.branch, &rec)?;
     ctx.ui
         .status(format!("Verified and tagged {tag} on {}.", short(tip)));
     fault::point("deploy-after-tag");
-    after_tag(ctx, h, cfg, tip, &record, opts.push)
+    after_tag(ctx, h, cfg, tip, &record, remote.as_deref())
 }
 
 /// The steps after the tag: production branch, push, notify. Each is safe to run again.
@@ -334,7 +348,7 @@ fn after_tag(
     cfg: &config::Deploy,
     tip: Oid,
     record: &ReleaseRecord,
-    push: bool,
+    remote: Option<&str>,
 ) -> Result<()> {
     let repo = &ctx.repo;
     let production = &h.policy.branches.production;
@@ -373,34 +387,9 @@ fn after_tag(
             }
         }
     }
-    let mut push_pending = false;
-    if push {
-        match repo.remote_for(Some(&h.branch))? {
-            Some(remote) => {
-                let tag_ref = format!("refs/tags/{0}:refs/tags/{0}", record.tag);
-                let prod_ref = format!("refs/heads/{0}:refs/heads/{0}", production);
-                let mut refs = vec![tag_ref.as_str()];
-                if !production.is_empty() && repo.branch_tip(production)?.is_some() {
-                    refs.push(prod_ref.as_str());
-                }
-                match repo.push(&remote, &refs) {
-                    Ok(()) => ctx.ui.status(format!("Pushed {} to {remote}.", record.tag)),
-                    Err(e) => {
-                        push_pending = true;
-                        ctx.ui.warn(format!(
-                            "could not push {} ({e:#}); push it with `git push {} {}`",
-                            record.tag,
-                            shell_word(&remote),
-                            shell_word(&record.tag)
-                        ));
-                    }
-                }
-            }
-            None => {
-                push_pending = true;
-                ctx.ui.warn("there is no remote to push the tag to");
-            }
-        }
+    match remote {
+        Some(remote) => push_release(ctx, h, record, remote)?,
+        None => keep_local(ctx, h, record)?,
     }
     let notify = &cfg.notify;
     if !notify.trim().is_empty() {
@@ -431,7 +420,6 @@ fn after_tag(
             .and_then(|e| e.deploy.as_mut())
         {
             d.phase = DeployPhase::Released;
-            d.push_pending = push_pending;
             d.finished_at = Some(jiff::Timestamp::now());
         }
         Ok(())
@@ -443,7 +431,84 @@ fn after_tag(
     Ok(())
 }
 
-/// The sentence for a release whose push failed (or had no remote): the tag is only here.
+/// Pushes the tag (and the production branch where one is configured). A push the remote
+/// refuses is an error: production runs the release, and the team must not be told it is done
+/// while only this clone has it. The state stays `tagged` with the push due, so `hotfix deploy`
+/// again pushes (and notifies) without deploying again.
+fn push_release(ctx: &Ctx, h: &Hotfix, record: &ReleaseRecord, remote: &str) -> Result<()> {
+    let repo = &ctx.repo;
+    let production = &h.policy.branches.production;
+    let tag_ref = format!("refs/tags/{0}:refs/tags/{0}", record.tag);
+    let prod_ref = format!("refs/heads/{0}:refs/heads/{0}", production);
+    let mut refs = vec![tag_ref.as_str()];
+    if !production.is_empty() && repo.branch_tip(production)?.is_some() {
+        refs.push(prod_ref.as_str());
+    }
+    if let Err(e) = repo.push(remote, &refs) {
+        return Err(Refusal::gate(format!(
+            "production runs {tag} (deployed, verified and tagged here), but the push to {remote} failed: {e:#}; the team does not see the release yet",
+            tag = record.tag
+        ))
+        .hint(format!(
+            "fix the cause, then `hotfix deploy` again: it pushes and notifies without deploying again (by hand: `git push {} {}`)",
+            shell_word(remote),
+            refs.iter().map(|r| shell_word(r).into_owned()).collect::<Vec<_>>().join(" ")
+        ))
+        .into());
+    }
+    ctx.ui.status(format!("Pushed {} to {remote}.", record.tag));
+    reserve::forget_local_only(repo, &record.tag);
+    ctx.store.update(|s| {
+        if let Some(d) = s
+            .hotfixes
+            .get_mut(&h.branch)
+            .and_then(|e| e.deploy.as_mut())
+        {
+            d.push_pending = false;
+            d.local_only = false;
+        }
+        Ok(())
+    })
+}
+
+/// `--no-push` or `--offline` with a remote: the release stays here, and every later `status`
+/// and `list` says so until it is pushed. (No remote at all: nothing to share it with.)
+fn keep_local(ctx: &Ctx, h: &Hotfix, record: &ReleaseRecord) -> Result<()> {
+    let repo = &ctx.repo;
+    let Some(remote) = repo.remote_for(Some(&h.branch))? else {
+        return Ok(());
+    };
+    reserve::mark_local_only(repo, &record.tag)?;
+    ctx.store.update(|s| {
+        if let Some(d) = s
+            .hotfixes
+            .get_mut(&h.branch)
+            .and_then(|e| e.deploy.as_mut())
+        {
+            d.push_pending = false;
+            d.local_only = true;
+        }
+        Ok(())
+    })?;
+    ctx.ui.warn(format!(
+        "{} is only in this clone (not pushed to {remote}); share it with `git push {} {}`",
+        record.tag,
+        shell_word(&remote),
+        shell_word(&record.tag)
+    ));
+    Ok(())
+}
+
+/// The remote the release goes to: `None` when it stays in this clone (`--no-push`,
+/// `--offline`) or there is no remote.
+fn release_remote(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<Option<String>> {
+    if !opts.push || ctx.repo.is_offline() {
+        return Ok(None);
+    }
+    ctx.repo.remote_for(Some(&h.branch))
+}
+
+/// The sentence for a release that is only in this clone (`--no-push`, or a push that failed).
 pub fn unpushed(repo: &Repo, h: &Hotfix, d: &DeployRecord) -> String {
     let remote = repo
         .remote_for(Some(&h.branch))
@@ -457,7 +522,7 @@ pub fn unpushed(repo: &Repo, h: &Hotfix, d: &DeployRecord) -> String {
         format!("{} {}", shell_word(&d.tag), shell_word(production))
     };
     format!(
-        "{} is released here but not pushed to the remote yet; push it with `git push {} {refs}`",
+        "{} is only in this clone (not pushed to {remote}); share it with `git push {} {refs}`",
         d.tag,
         shell_word(&remote)
     )
@@ -478,7 +543,7 @@ pub fn explain(
     match phase(repo, d) {
         DeployPhase::Released if same_tree => Some((
             Step::MergeBack,
-            d.push_pending.then(|| unpushed(repo, h, d)),
+            (d.push_pending || d.local_only).then(|| unpushed(repo, h, d)),
             "hotfix merge-back".into(),
         )),
         DeployPhase::Released => Some((
@@ -582,6 +647,12 @@ fn failed(
     if rollback.command.trim().is_empty() {
         ctx.ui.warn("no rollback command is configured (deploy.rollback): production may be in a half-deployed state");
         sentence.push_str(" and no rollback is configured");
+        if let Some(remote) = &rec.reserved_on {
+            sentence.push_str(&format!(
+                "; {} stays reserved on {remote} for this hotfix",
+                rec.tag
+            ));
+        }
     } else {
         ctx.ui.status("Rolling back…");
         match process::run(ctx.ui, rollback) {
@@ -593,7 +664,10 @@ fn failed(
                 save(ctx, &h.branch, rec)?;
                 return Err(Refusal::Interrupted.into());
             }
-            Ok(o) if o.success() => sentence.push_str("; rollback ran"),
+            Ok(o) if o.success() => {
+                sentence.push_str("; rollback ran");
+                sentence.push_str(&give_back(ctx, rec));
+            }
             Ok(o) => {
                 sentence.push_str(&format!("; the rollback failed too ({})", o.describe(None)))
             }
@@ -610,6 +684,25 @@ fn failed(
             rec.log
         ))
         .into())
+}
+
+/// After a rollback, production is back where it was: the version is given back on the
+/// remote, so this hotfix (or another) can take it again. When that fails the reservation stays
+/// this hotfix's, which a retry of this hotfix reuses. The phrase says which.
+fn give_back(ctx: &Ctx, rec: &DeployRecord) -> String {
+    let Some(remote) = &rec.reserved_on else {
+        return String::new();
+    };
+    let Some(mine) = reserve::held_here(ctx, &rec.tag) else {
+        return String::new();
+    };
+    match reserve::release(ctx, remote, &rec.tag, mine) {
+        Ok(()) => format!("; {} is free again on {remote}", rec.tag),
+        Err(e) => format!(
+            "; {} stays reserved on {remote} for this hotfix (could not give it back: {e:#})",
+            rec.tag
+        ),
+    }
 }
 
 /// The `[deploy]` policy of this hotfix. The snapshot taken at `start` rules; but an empty

@@ -95,7 +95,7 @@ pub fn finish(ctx: &Ctx, args: &FinishArgs) -> Result<()> {
         ctx,
         &h,
         &deploy::Options {
-            push: args.push,
+            push: !args.no_push,
             version: args.version.as_deref(),
             overrides: &OverrideArgs::default(),
         },

@@ -540,7 +540,7 @@ fn complete(ctx: &Ctx, h: &Hotfix) -> Result<()> {
             ));
         }
     }
-    if let Some(d) = h.deploy.as_ref().filter(|d| d.push_pending) {
+    if let Some(d) = h.deploy.as_ref().filter(|d| d.push_pending || d.local_only) {
         // the state entry is gone from here on: this is the last place that remembers it
         ctx.ui.warn(crate::steps::deploy::unpushed(&ctx.repo, h, d));
     }

@@ -10,6 +10,8 @@ pub mod finish;
 pub mod forge_gates;
 pub mod guard;
 pub mod merge_back;
+pub mod rebase;
+pub mod reserve;
 pub mod review;
 pub mod test;
 

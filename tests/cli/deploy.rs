@@ -243,10 +243,10 @@ fn push_sends_the_tag_after_a_verified_deploy() {
 }
 
 #[test]
-fn without_push_the_tag_stays_local() {
+fn with_no_push_the_tag_stays_local() {
     let t = Team::new();
     t.gates_pass();
-    t.hf(&["deploy"]).ok();
+    t.hf(&["deploy", "--no-push"]).ok();
     assert!(t.author.has_tag("v1.1.1"));
     assert!(!t.origin.has_tag("v1.1.1"));
 }

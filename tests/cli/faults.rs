@@ -752,7 +752,9 @@ fn deploy_killed_after_the_tag_notifies_once_without_deploying_again() {
     assert_eq!(runs(&t, "notify"), 0);
     explained(
         &t,
-        &["v1.1.1 is verified and tagged, but the run stopped before notify was done"],
+        &[
+            "v1.1.1 is verified and tagged, but the run stopped before the push and notify were done",
+        ],
     );
 
     t.hf(&["deploy"]).ok();

@@ -23,6 +23,7 @@ mod merge_back;
 mod meta;
 mod pipeline;
 mod presence;
+mod release;
 mod retro;
 mod review;
 mod smoke;

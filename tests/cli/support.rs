@@ -585,6 +585,54 @@ impl Team {
     pub fn status(&self) -> Run {
         self.hf(&["status"]).ok()
     }
+
+    /// A teammate's own clone of the origin with their own hotfix `name` started from the same
+    /// newest release, one fix committed in `file`, approved by Rita and tested: ready to
+    /// deploy. Their hooks write into the same `out` as the author's (one production).
+    pub fn teammate(&self, clone: &str, name: &str, who: (&str, &str), file: &str) -> Repo {
+        let repo = self.env.clone_of(&self.origin, clone, who);
+        self.hf_in(&repo, &start_args(name, &[])).ok();
+        repo.commit_file(file, "a teammate's fix\n", "A teammate's fix");
+        self.hf_in_env(
+            &repo,
+            &["approve", "--yes"],
+            &[
+                ("GIT_AUTHOR_NAME", REVIEWER.0),
+                ("GIT_AUTHOR_EMAIL", REVIEWER.1),
+                ("GIT_COMMITTER_NAME", REVIEWER.0),
+                ("GIT_COMMITTER_EMAIL", REVIEWER.1),
+            ],
+        )
+        .ok();
+        self.hf_in(&repo, &["test"]).ok();
+        repo
+    }
+
+    /// `hotfix` in another clone of the team, with `OUT` set.
+    pub fn hf_in(&self, repo: &Repo, args: &[&str]) -> Run {
+        self.hf_in_env(repo, args, &[])
+    }
+
+    pub fn hf_in_env(&self, repo: &Repo, args: &[&str], vars: &[(&str, &str)]) -> Run {
+        let out = self.out.to_str().unwrap();
+        let mut all = vec![("OUT", out)];
+        all.extend_from_slice(vars);
+        repo.hotfix_env(args, &all)
+    }
+
+    /// `hotfix args` in `repo` started as a child process (not waited for), with `OUT` set.
+    pub fn spawn_in(&self, repo: &Repo, args: &[&str]) -> std::process::Child {
+        let mut cmd = hotfix_cmd(&repo.path);
+        cmd.args(args)
+            .env("OUT", &self.out)
+            .env("GIT_AUTHOR_NAME", &repo.identity.0)
+            .env("GIT_AUTHOR_EMAIL", &repo.identity.1)
+            .env("GIT_COMMITTER_NAME", &repo.identity.0)
+            .env("GIT_COMMITTER_EMAIL", &repo.identity.1)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd.spawn().unwrap()
+    }
 }
 
 impl Repo {
