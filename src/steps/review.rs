@@ -611,6 +611,7 @@ fn find_target(ctx: &Ctx, state: &State, name: Option<&str>) -> Result<Target> {
             _ => repo.remote_for(None)?,
         }
     };
+    let mut fetch_failed = None;
     if let Some(remote) = &remote {
         ctx.ui.status(format!(
             "Fetching {remote} for the hotfix branch and approvals…"
@@ -618,11 +619,25 @@ fn find_target(ctx: &Ctx, state: &State, name: Option<&str>) -> Result<Target> {
         if let Err(e) = repo.fetch(remote, &[], true) {
             ctx.ui
                 .warn(format!("{e:#}; reviewing what this clone already has"));
+            fetch_failed = Some(format!("{e:#}"));
         } else {
             fetch_approvals(ctx, remote);
         }
     }
-    let (branch, tip) = find_branch(repo, &name, remote.as_deref(), &policy)?;
+    let (branch, tip) = match (
+        find_branch(repo, &name, remote.as_deref(), &policy),
+        (&fetch_failed, &remote),
+    ) {
+        // not here, and the remote could not be asked: that is not "it does not exist"
+        (Err(_), (Some(why), Some(r))) => {
+            return Err(Refusal::usage(format!(
+                "{name} is not in this clone, and the fetch from {r} failed ({why}), so whether {r} has it is not known"
+            ))
+            .hint("fix what stopped the fetch (the network, disk space), then approve again; nothing was recorded")
+            .into());
+        }
+        (found, _) => found?,
+    };
     if let (Some(r), Some(local)) = (&remote, repo.branch_tip(&branch)?)
         && let Some(published) = repo.remote_branch_tip(&format!("{r}/{branch}"))?
         && local == tip

@@ -476,7 +476,7 @@ command = "ls -A vendor/lib > \"$OUT/before.txt\"; git -c protocol.file.allow=al
 }
 
 #[test]
-fn push_without_a_remote_is_refused_before_anything_runs() {
+fn approve_push_without_a_remote_is_refused_and_deploy_push_changes_nothing() {
     let t = Team::new();
     t.author.git(&["remote", "remove", "origin"]);
     let out = t.out.to_str().unwrap();
@@ -491,18 +491,16 @@ fn push_without_a_remote_is_refused_before_anything_runs() {
     one_sentence(&run.stderr);
     t.approve();
     t.hf(&["test"]).ok();
-    let run = t.refused(&["deploy", "--push"], 2, "--push needs a remote");
-    one_sentence(&run.stderr);
-    assert!(run.stderr.contains("nothing was run"), "{}", run.stderr);
-    assert!(t.log("deploy.log").is_empty());
-    assert!(!t.author.has_tag("v1.1.1"));
-    // without --push the release is made and stays local
-    t.hf(&["deploy"]).ok();
+    // pushing is deploy's default now, and a repository with no remote releases as before:
+    // `--push` is accepted and changes nothing
+    let run = t.hf(&["deploy", "--push"]).ok();
     assert!(t.author.has_tag("v1.1.1"));
+    assert!(!run.stderr.contains("only in this clone"), "{}", run.stderr);
+    assert_eq!(t.log("deploy.log").len(), 1);
 }
 
 #[test]
-fn a_remote_that_rejects_the_push_keeps_the_release_and_says_how_to_push() {
+fn a_remote_that_rejects_every_push_refuses_the_deploy_before_anything_runs() {
     let t = Team::new();
     let hook = t.origin.path.join("hooks").join("pre-receive");
     std::fs::write(&hook, "#!/bin/sh\necho 'pushes are frozen' >&2\nexit 1\n").unwrap();
@@ -517,26 +515,25 @@ fn a_remote_that_rejects_the_push_keeps_the_release_and_says_how_to_push() {
     assert!(run.stderr.contains("pushes are frozen"), "{}", run.stderr);
     t.hf(&["test"]).ok();
 
-    // docs/commands/deploy.md: a failing push only warns (exit 0); the release stands
-    let run = t.hf(&["deploy", "--push"]).ok();
-    assert!(
-        run.stderr.contains("could not push v1.1.1"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("git push origin v1.1.1"),
-        "{}",
-        run.stderr
-    );
+    // docs/commands/deploy.md: the version cannot be reserved, so nothing runs (it used to
+    // deploy, warn about the push and say "Released")
+    let run = t.refused(&["deploy"], 2, "could not reserve v1.1.1 on origin");
+    one_sentence(&run.stderr);
+    assert!(run.stderr.contains("pushes are frozen"), "{}", run.stderr);
+    assert!(run.stderr.contains("nothing was run"), "{}", run.stderr);
+    assert!(!run.stderr.contains("Released"), "{}", run.stderr);
+    assert!(t.log("deploy.log").is_empty());
+    assert_eq!(t.origin.refs(), origin_refs, "the remote took something");
+
+    // kept here on purpose: status says so, with the push that shares it
+    t.hf(&["deploy", "--no-push"]).ok();
     assert!(t.author.has_tag("v1.1.1"));
     assert_eq!(t.origin.refs(), origin_refs, "the remote took something");
     let entry = t.author.state_entry(HOTFIX_BRANCH).unwrap();
-    assert_eq!(entry["deploy"]["push_pending"].as_bool(), Some(true));
+    assert_eq!(entry["deploy"]["local_only"].as_bool(), Some(true));
     let run = t.status();
     assert!(
-        run.stdout
-            .contains("v1.1.1 is released here but not pushed to the remote yet"),
+        run.stdout.contains("v1.1.1 is only in this clone"),
         "{}",
         run.stdout
     );

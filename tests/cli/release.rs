@@ -421,3 +421,38 @@ fn a_hand_edited_base_is_still_caught_after_a_rebase() {
         status.stdout
     );
 }
+
+#[test]
+fn deploy_under_an_index_lock_runs_nothing() {
+    let t = Team::new();
+    t.gates_pass();
+    let lock = t.author.git_dir().join("index.lock");
+    std::fs::write(&lock, "").unwrap();
+    t.refused(
+        &["deploy"],
+        2,
+        "index.lock exists: another git command is running in this clone",
+    );
+    assert!(t.log("deploy.log").is_empty());
+    assert!(!t.origin.has_ref("refs/hotfix/releases/v1.1.1"));
+    std::fs::remove_file(&lock).unwrap();
+    t.hf(&["deploy"]).ok();
+}
+
+#[test]
+fn approve_after_a_failed_fetch_says_the_fetch_failed_not_that_the_branch_is_missing() {
+    let t = Team::new();
+    // Rita cloned before the branch was pushed; now her fetch fails
+    let rita = t.env.clone_of(&t.origin, "rita", REVIEWER);
+    t.author.git(&["push", "-q", "origin", HOTFIX_BRANCH]);
+    let gone = t.env.path().join("gone.git");
+    rita.git(&["remote", "set-url", "origin", gone.to_str().unwrap()]);
+    let run = t
+        .hf_in(&rita, &["approve", "login-500", "--yes"])
+        .fails(2, "the fetch from origin failed");
+    assert!(!run.stderr.contains("publishes it"), "{}", run.stderr);
+    assert!(
+        !rita.has_ref("refs/hotfix/approvals"),
+        "an approval was recorded"
+    );
+}
