@@ -263,6 +263,7 @@ pub fn run_with(ui: &Ui, hook: &Hook, on_spawn: impl FnOnce(u32) -> Result<()>) 
         spinner: spinner.as_ref(),
         log: log.as_mut(),
         stream: !ui.quiet,
+        log_failed: None,
     };
 
     // a timeout too long to represent (`timeout = "99999999999h"`) is no deadline, not a panic
@@ -314,8 +315,18 @@ pub fn run_with(ui: &Ui, hook: &Hook, on_spawn: impl FnOnce(u32) -> Result<()>) 
     if let Some(pb) = &spinner {
         pb.finish_and_clear();
     }
-    if let Some(f) = out.log.as_mut() {
-        let _ = f.flush();
+    if let Some(f) = out.log.as_mut()
+        && let Err(e) = f.flush()
+    {
+        out.log_failed.get_or_insert(e);
+    }
+    // a log that could not be written (a full disk) is said, never lost in silence
+    if let (Some(e), Some(path)) = (&out.log_failed, &hook.log) {
+        ui.warn(format!(
+            "could not write the output of {} to the log {} ({e}); it is only what was shown above",
+            hook.label,
+            path.display()
+        ));
     }
     Ok(Outcome {
         exit_code: status.code(),
@@ -343,6 +354,8 @@ struct Output<'a> {
     spinner: Option<&'a indicatif::ProgressBar>,
     log: Option<&'a mut File>,
     stream: bool,
+    /// The first write to the log that failed.
+    log_failed: Option<std::io::Error>,
 }
 
 impl Output<'_> {
@@ -365,8 +378,10 @@ impl Output<'_> {
             Err(RecvTimeoutError::Disconnected) => false,
         };
         if !batch.is_empty() {
-            if let Some(log) = self.log.as_mut() {
-                let _ = log.write_all(&batch);
+            if let Some(log) = self.log.as_mut()
+                && let Err(e) = log.write_all(&batch)
+            {
+                self.log_failed.get_or_insert(e);
             }
             if self.stream {
                 let write = || {

@@ -249,14 +249,19 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
         reserved_on: remote.clone(),
         local_only: false,
     };
+    let mut room = Room::set_aside(ctx)?;
     save(ctx, &h.branch, &rec)?;
     fault::point("deploy-before-command");
 
     ctx.ui.status(format!("Deploying {} as {tag}…", short(tip)));
-    let outcome = process::run(ctx.ui, &hook("deploy", &cfg.command))?;
+    let outcome = process::run(ctx.ui, &hook("deploy", &cfg.command));
+    // From here on production may have changed: the writes that record it get the room set
+    // aside, and any that still fails says so.
+    room.give_one_back();
+    let outcome = outcome.map_err(changed(&tag, "running it to its end"))?;
     if outcome.interrupted {
         rec.failure = Some("interrupted during the deploy command".into());
-        save(ctx, &h.branch, &rec)?;
+        save(ctx, &h.branch, &rec).map_err(changed(&tag, "recording the interruption"))?;
         return Err(Refusal::Interrupted.into());
     }
     if !outcome.success() {
@@ -270,7 +275,7 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
     }
     fault::point("deploy-after-command");
     rec.phase = DeployPhase::Verifying;
-    save(ctx, &h.branch, &rec)?;
+    save(ctx, &h.branch, &rec).map_err(changed(&tag, "recording that it ran"))?;
 
     if cfg.verify.trim().is_empty() {
         ctx.ui
@@ -327,13 +332,16 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
                 .to_string(),
         );
     }
-    let record = build_record(ctx, h, tip, tree, &tag, &version.to_string())?;
+    room.give_one_back();
+    let record = build_record(ctx, h, tip, tree, &tag, &version.to_string())
+        .map_err(changed(&tag, "reading the release record"))?;
     fault::point("deploy-before-tag");
-    repo.create_annotated_tag(&tag, tip, &record.tag_message()?)?;
+    repo.create_annotated_tag(&tag, tip, &record.tag_message()?)
+        .map_err(changed(&tag, "making the tag (verify passed)"))?;
     fault::point("deploy-after-tag-before-state");
     rec.phase = DeployPhase::Tagged;
     rec.push_pending = remote.is_some();
-    save(ctx, &h.branch, &rec)?;
+    save(ctx, &h.branch, &rec).map_err(changed(&tag, "recording the tag"))?;
     ctx.ui
         .status(format!("Verified and tagged {tag} on {}.", short(tip)));
     fault::point("deploy-after-tag");
@@ -360,7 +368,8 @@ fn after_tag(
                     production,
                     tip,
                     &format!("hotfix: release {}", record.tag),
-                )?;
+                )
+                .map_err(changed(&record.tag, "moving the production branch"))?;
                 ctx.ui
                     .status(format!("Fast-forwarded {production} to {}.", record.tag));
             }
@@ -413,17 +422,19 @@ fn after_tag(
                 .warn(format!("notify could not run ({e:#}); the release stands")),
         }
     }
-    ctx.store.update(|s| {
-        if let Some(d) = s
-            .hotfixes
-            .get_mut(&h.branch)
-            .and_then(|e| e.deploy.as_mut())
-        {
-            d.phase = DeployPhase::Released;
-            d.finished_at = Some(jiff::Timestamp::now());
-        }
-        Ok(())
-    })?;
+    ctx.store
+        .update(|s| {
+            if let Some(d) = s
+                .hotfixes
+                .get_mut(&h.branch)
+                .and_then(|e| e.deploy.as_mut())
+            {
+                d.phase = DeployPhase::Released;
+                d.finished_at = Some(jiff::Timestamp::now());
+            }
+            Ok(())
+        })
+        .map_err(changed(&record.tag, "recording the release"))?;
     ctx.ui.status(format!(
         "Released {}. Next: `hotfix merge-back`.",
         record.tag
@@ -458,17 +469,19 @@ fn push_release(ctx: &Ctx, h: &Hotfix, record: &ReleaseRecord, remote: &str) -> 
     }
     ctx.ui.status(format!("Pushed {} to {remote}.", record.tag));
     reserve::forget_local_only(repo, &record.tag);
-    ctx.store.update(|s| {
-        if let Some(d) = s
-            .hotfixes
-            .get_mut(&h.branch)
-            .and_then(|e| e.deploy.as_mut())
-        {
-            d.push_pending = false;
-            d.local_only = false;
-        }
-        Ok(())
-    })
+    ctx.store
+        .update(|s| {
+            if let Some(d) = s
+                .hotfixes
+                .get_mut(&h.branch)
+                .and_then(|e| e.deploy.as_mut())
+            {
+                d.push_pending = false;
+                d.local_only = false;
+            }
+            Ok(())
+        })
+        .map_err(changed(&record.tag, "recording the push"))
 }
 
 /// `--no-push` or `--offline` with a remote: the release stays here, and every later `status`
@@ -478,18 +491,23 @@ fn keep_local(ctx: &Ctx, h: &Hotfix, record: &ReleaseRecord) -> Result<()> {
     let Some(remote) = repo.remote_for(Some(&h.branch))? else {
         return Ok(());
     };
-    reserve::mark_local_only(repo, &record.tag)?;
-    ctx.store.update(|s| {
-        if let Some(d) = s
-            .hotfixes
-            .get_mut(&h.branch)
-            .and_then(|e| e.deploy.as_mut())
-        {
-            d.push_pending = false;
-            d.local_only = true;
-        }
-        Ok(())
-    })?;
+    reserve::mark_local_only(repo, &record.tag).map_err(changed(
+        &record.tag,
+        "marking the release as only in this clone",
+    ))?;
+    ctx.store
+        .update(|s| {
+            if let Some(d) = s
+                .hotfixes
+                .get_mut(&h.branch)
+                .and_then(|e| e.deploy.as_mut())
+            {
+                d.push_pending = false;
+                d.local_only = true;
+            }
+            Ok(())
+        })
+        .map_err(changed(&record.tag, "recording the release"))?;
     ctx.ui.warn(format!(
         "{} is only in this clone (not pushed to {remote}); share it with `git push {} {}`",
         record.tag,
@@ -702,6 +720,67 @@ fn give_back(ctx: &Ctx, rec: &DeployRecord) -> String {
             "; {} stays reserved on {remote} for this hotfix (could not give it back: {e:#})",
             rec.tag
         ),
+    }
+}
+
+/// The error of a write that failed after the deploy command ran: it says that production may
+/// have changed, and what the next command does (`status` explains the state it left).
+fn changed<'a>(tag: &'a str, doing: &'a str) -> impl FnOnce(anyhow::Error) -> anyhow::Error + 'a {
+    move |e| {
+        Refusal::usage(format!(
+            "production may run {tag} now: the deploy command ran, but {doing} failed ({e:#})"
+        ))
+        .hint("free what is missing (disk space: `df .git`), then `hotfix status` says where the release stopped and `hotfix deploy` goes on from there (it asks before deploying again when it cannot know that verify passed)")
+        .into()
+    }
+}
+
+/// Room set aside on the disk of the git directory before the deploy command runs, given back
+/// in two halves (after the command, before the tag), so that a disk the deploy filled still
+/// has space for the state, the log, the tag and its ref. Files of a killed run are reused.
+struct Room {
+    parts: Vec<PathBuf>,
+}
+
+/// Each half: far more than the state file, a tag with its record and a ref need.
+const ROOM_PART: usize = 512 * 1024;
+
+impl Room {
+    fn set_aside(ctx: &Ctx) -> Result<Room> {
+        let dir = ctx.repo.common_dir().join("hotfix");
+        let mut room = Room { parts: Vec::new() };
+        for n in 1..=2 {
+            let path = dir.join(format!("room-{n}"));
+            let written = std::fs::File::create(&path).and_then(|mut f| {
+                use std::io::Write;
+                f.write_all(&vec![0u8; ROOM_PART])?;
+                f.sync_all()
+            });
+            room.parts.push(path);
+            if let Err(e) = written {
+                return Err(Refusal::usage(format!(
+                    "there is not enough space in {} to record the release after the deploy command ({e}); nothing was run",
+                    dir.display()
+                ))
+                .hint("free some disk space, then deploy again")
+                .into());
+            }
+        }
+        Ok(room)
+    }
+
+    fn give_one_back(&mut self) {
+        if !self.parts.is_empty() {
+            let _ = std::fs::remove_file(self.parts.remove(0));
+        }
+    }
+}
+
+impl Drop for Room {
+    fn drop(&mut self) {
+        for p in &self.parts {
+            let _ = std::fs::remove_file(p);
+        }
     }
 }
 

@@ -13,6 +13,7 @@ mod faults;
 mod finish;
 mod forge;
 mod forgery;
+mod full_disk;
 mod guard;
 mod help;
 mod hostile;
