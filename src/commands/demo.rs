@@ -477,7 +477,7 @@ impl Demo<'_> {
         self.chapter("Ann tests the reviewed tree and deploys it");
         self.hotfix(Author, &["status"], Success)?;
         self.hotfix(Author, &["test"], Success)?;
-        self.hotfix(Author, &["deploy", "--push"], Success)?;
+        self.hotfix(Author, &["deploy"], Success)?;
         self.shell(Author, "sh", &["../production/app.sh"], Success)?;
         self.note(
             "production runs the fix; `hotfix finish` runs test, deploy and merge-back in one go",

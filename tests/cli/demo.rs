@@ -62,7 +62,7 @@ fn demo_runs_the_whole_pipeline_and_leaves_the_team_to_explore() {
         "author$ hotfix deploy\n",
         "reviewer$ hotfix approve hotfix/checkout-500 --yes --push",
         "author$ hotfix test",
-        "author$ hotfix deploy --push",
+        "author$ hotfix deploy\n",
         "author$ hotfix merge-back",
         "reviewer$ hotfix verify-merged",
         "author$ hotfix retro --why",
