@@ -72,8 +72,9 @@ fn columns(items: &[(String, f64, String)], class: &str, title: &str) -> String 
         r#"<line class="axis" x1="30" y1="{base}" x2="{}" y2="{base}"/>"#,
         width - 10.0
     );
-    // a label at most every few bars, so they do not run into each other
-    let every = (items.len() / 18).max(1);
+    // a label at most every few bars, so that labels (about 50 units wide) never run into
+    // each other
+    let every = (55.0 / slot).ceil().max(1.0) as usize;
     for (k, (label, value, over)) in items.iter().enumerate() {
         let x = 35.0 + k as f64 * slot;
         let h = if max > 0.0 {
@@ -297,10 +298,19 @@ pub fn render(s: &StatsJson) -> String {
                 })
                 .collect();
             page.push_str(&columns(&per, "bar3", "Median time to restore per month"));
+            // the chart has every month; the table the last two years, which a meeting reads
+            let recent = t.months.len().saturating_sub(24);
+            if recent > 0 {
+                let _ = write!(
+                    page,
+                    r#"<p class="note">The last 24 months with a release; the chart above has all {}.</p>"#,
+                    t.months.len()
+                );
+            }
             page.push_str(
                 "<table><tr><th>month</th><th>releases</th><th>median</th><th>worst</th></tr>",
             );
-            for m in &t.months {
+            for m in &t.months[recent..] {
                 let _ = write!(
                     page,
                     r#"<tr><td>{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
