@@ -506,7 +506,8 @@ annotated=$(git -C "$repo" for-each-ref refs/tags --format='%(objecttype)' | gre
 files=$(git -C "$repo" ls-files | wc -l)
 on_main=$(git -C "$repo" tag --merged main | wc -l)
 ahead=$(git -C "$repo" rev-list --count "$newest_stable..develop")
-naive=$(git -C "$repo" tag --sort=-v:refname | head -1)
+# sed reads all of its input: `head -1` would exit first and git would die of SIGPIPE (141 under pipefail)
+naive=$(git -C "$repo" tag --sort=-v:refname | sed -n 1p)
 # among the stable vX.Y.Z tags, the one a plain text sort puts last
 textual=$(git -C "$repo" tag -l 'v*' | grep -E '^v[0-9]+\.[0-9]+\.[0-9]+$' | LC_ALL=C sort | tail -1)
 fail=

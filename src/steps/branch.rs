@@ -22,7 +22,18 @@ pub struct Base {
 
 pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
     let repo = &ctx.repo;
-    let config = policy_at_start(repo)?;
+    let state = ctx.store.read()?;
+    // The policy is taken once, before anything changes: a resumed start uses the snapshot the
+    // first attempt recorded, never hotfix.toml again (by then the checkout may have deleted or
+    // replaced it with the release's old one, or HEAD may already be the release).
+    let config = match state
+        .hotfixes
+        .values()
+        .find(|h| h.name == args.name && h.phase == Phase::Starting)
+    {
+        Some(h) => h.policy.clone(),
+        None => policy_at_start(repo)?,
+    };
     let branch = format!("{}{}", config.branches.prefix, args.name);
     if args.name.starts_with('-') {
         // git would take the branch, but every printed command naming it would read as an option
@@ -63,7 +74,6 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
 
     // Everything read-only first: nothing changes until all checks passed and all answers are in.
     let (current, _) = repo.current_branch()?;
-    let state = ctx.store.read()?;
     let tip = repo.branch_tip(&branch)?;
     // An interrupted start is finished by running it again: before the branch was made, or
     // after, as long as the branch is still the untouched one it made.
@@ -186,6 +196,10 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
         }
         None => repo.switch(&branch),
     };
+    if switched.is_ok() {
+        // HEAD is the hotfix branch; the state still says "starting"
+        fault::point("start-after-switch");
+    }
     if let Err(e) = switched {
         // A refusal comes before any file is written. Any other failure may come after some
         // were: then the entry and branch stay, so that `start` again finishes the switch or

@@ -1016,3 +1016,77 @@ fn a_state_file_from_a_newer_hotfix_stops_every_command_and_abort_sets_it_aside(
         "was written by a newer hotfix (state version 99)",
     );
 }
+
+/// A release whose tree differs from `develop` in three files and in the policy: the release
+/// has `release_policy` as its hotfix.toml (or none), `develop` the team's current policy.
+fn policy_changed_since_the_release(
+    release_policy: Option<&str>,
+) -> (crate::support::Env, crate::support::Repo) {
+    let env = crate::support::Env::new();
+    let repo = env.repo("app");
+    for f in ["a.txt", "b.txt", "c.txt"] {
+        repo.commit_file(f, "release\n", f);
+    }
+    if let Some(p) = release_policy {
+        repo.commit_file("hotfix.toml", p, "the old policy");
+    }
+    repo.git(&["tag", "-a", "v1.0.0", "-m", "v1.0.0"]);
+    repo.git(&["switch", "-q", "-c", "develop"]);
+    for f in ["a.txt", "b.txt", "c.txt"] {
+        repo.write(f, "develop\n");
+    }
+    repo.write(
+        "hotfix.toml",
+        "[branches]\ndevelopment = \"develop\"\n\n[deploy]\ncommand = \"echo the current deploy\"\n",
+    );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "develop, and the current policy"]);
+    (env, repo)
+}
+
+#[test]
+fn a_start_resumed_after_the_checkout_deleted_the_policy_uses_the_policy_taken_first() {
+    // the release has no hotfix.toml: the killed checkout had already deleted it
+    let (_env, repo) = policy_changed_since_the_release(None);
+    let run = repo.hotfix_env(
+        &start_args("x", &[]),
+        &[("HOTFIX_FAULT", "checkout-mid-write")],
+    );
+    killed(&run, "checkout-mid-write");
+    assert!(
+        !repo.path.join("hotfix.toml").exists(),
+        "the kill came too early"
+    );
+    repo.hotfix(&start_args("x", &[])).ok();
+    assert_eq!(repo.branch(), "hotfix/x");
+    let entry = repo.state_entry("hotfix/x").unwrap();
+    assert_eq!(
+        entry["policy"]["deploy"]["command"].as_str(),
+        Some("echo the current deploy")
+    );
+}
+
+#[test]
+fn a_start_resumed_after_head_moved_seals_the_policy_taken_first_not_the_releases() {
+    let old = "[deploy]\ncommand = \"echo the deploy of 2019\"\n";
+    let (_env, repo) = policy_changed_since_the_release(Some(old));
+    let run = repo.hotfix_env(
+        &start_args("x", &[]),
+        &[("HOTFIX_FAULT", "start-after-switch")],
+    );
+    killed(&run, "start-after-switch");
+    // HEAD and the working tree are the release's, with its old policy
+    assert_eq!(repo.branch(), "hotfix/x");
+    assert_eq!(repo.read("hotfix.toml"), old);
+    repo.hotfix(&start_args("x", &[])).ok();
+    let entry = repo.state_entry("hotfix/x").unwrap();
+    assert_eq!(entry["phase"].as_str(), Some("open"));
+    assert_eq!(
+        entry["policy"]["deploy"]["command"].as_str(),
+        Some("echo the current deploy")
+    );
+    assert_eq!(
+        entry["policy"]["branches"]["development"].as_str(),
+        Some("develop")
+    );
+}
