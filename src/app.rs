@@ -26,6 +26,17 @@ impl<'a> Ctx<'a> {
     }
 
     /// The hotfix checked out now, if any.
+    /// Before a command that writes the index changes anything: an `index.lock` a killed
+    /// hotfix left is removed (and said), another program's refuses `doing` with one sentence.
+    pub fn require_index_free(&self, doing: &str) -> Result<()> {
+        if let Some(pid) = self.repo.require_index_free(doing)? {
+            self.ui.warn(format!(
+                "removed the index.lock that a killed hotfix process (pid {pid}) had left"
+            ));
+        }
+        Ok(())
+    }
+
     pub fn current<'s>(&self, state: &'s State) -> Result<Option<&'s Hotfix>> {
         Ok(match self.repo.head()? {
             crate::git::Head::Branch(name, _) => state.hotfixes.get(&name),

@@ -16,6 +16,8 @@ mod worktree;
 pub use worktree::TempCheckout;
 mod blame;
 mod checkout;
+mod index_lock;
+pub use index_lock::IndexLock;
 pub mod merge;
 pub mod rebase;
 mod remote;
@@ -345,6 +347,7 @@ impl Repo {
     /// local changes or untracked files.
     pub fn switch(&self, branch: &str) -> Result<()> {
         let target = self.switch_target(branch)?;
+        let _claim = self.claim_index(&format!("switching to {branch}"))?;
         self.checkout_changed(&target).map_err(|e| {
             if e.code() == ErrorCode::Conflict {
                 anyhow::Error::new(
@@ -366,8 +369,9 @@ impl Repo {
 
     /// The commit of local branch `branch`, once it is sure a switch there can begin: the
     /// branch is not checked out in another worktree (libgit2 would refuse only at
-    /// `set_head`, after changing the files), and no other git process holds the index
-    /// (its write at the end would fail after the files were written).
+    /// `set_head`, after changing the files). The caller then claims the index
+    /// ([`Repo::claim_index`]): no other git process may hold it, as its write at the end
+    /// would fail after the files were written.
     pub(crate) fn switch_target(&self, branch: &str) -> Result<git2::Object<'_>> {
         let refname = format!("refs/heads/{branch}");
         let target = self
@@ -380,15 +384,6 @@ impl Repo {
                 path.display()
             ))
             .hint("switch that worktree to another branch, then run the command again; nothing was changed")
-            .into());
-        }
-        let lock = self.repo.path().join("index.lock");
-        if lock.exists() {
-            return Err(Refusal::usage(format!(
-                "cannot switch to {branch}: {} exists: another git process is running in this repository (if none is, remove the file)",
-                lock.display()
-            ))
-            .hint("wait for the other git command to finish, then run the command again; nothing was changed")
             .into());
         }
         Ok(target)

@@ -91,6 +91,10 @@ pub fn abort(ctx: &Ctx, args: &AbortArgs) -> Result<()> {
         && h.switching
         && !repo.changed_paths(1)?.is_empty();
 
+    if back_to.is_some() || half_switched.is_some() {
+        ctx.require_index_free("aborting the hotfix")?;
+    }
+
     // Under the state lock for the whole change: a concurrent command cannot see the branch
     // switched while the entry still says the hotfix is checked out, and a lock held elsewhere
     // refuses before anything moved.

@@ -36,6 +36,9 @@ pub struct HotfixView {
 struct StatusJson<'a> {
     hotfix: Option<&'a HotfixView>,
     in_progress: Vec<&'a str>,
+    /// A sentence on a `.git/index.lock` in the way of every command that writes the index.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index_lock: Option<String>,
 }
 
 pub fn status(ctx: &Ctx) -> Result<()> {
@@ -56,6 +59,7 @@ pub fn status(ctx: &Ctx) -> Result<()> {
         .map(String::as_str)
         .filter(|b| current.is_none_or(|h| h.branch != *b))
         .collect();
+    let index_lock = ctx.repo.index_lock()?.map(|l| l.sentence());
     let ui = ctx.ui;
     if !ui.json {
         // a release kept with --no-push, said on every run until it is shared (the hotfix
@@ -76,11 +80,15 @@ pub fn status(ctx: &Ctx) -> Result<()> {
         ui.data(serde_json::to_string_pretty(&StatusJson {
             hotfix: current_view.as_ref(),
             in_progress: all,
+            index_lock,
         })?);
         return Ok(());
     }
     let Some(v) = current_view else {
         ui.data("No hotfix checked out.");
+        if let Some(l) = &index_lock {
+            ui.data(format!("  {} {l}", ui.fail_mark()));
+        }
         if others.is_empty() {
             ui.data("next: hotfix start <name>");
         } else {
@@ -136,6 +144,9 @@ pub fn status(ctx: &Ctx) -> Result<()> {
     }
     if let Some(p) = &v.problem {
         ui.data(format!("  {} {p}", ui.fail_mark()));
+    }
+    if let Some(l) = &index_lock {
+        ui.data(format!("  {} {l}", ui.fail_mark()));
     }
     if !others.is_empty() {
         ui.data(format!("  also in progress: {}", others.join(", ")));

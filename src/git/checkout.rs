@@ -231,6 +231,7 @@ impl Repo {
     pub fn complete_switch(&self, branch: &str, paths: &[Vec<u8>]) -> anyhow::Result<()> {
         use anyhow::Context;
         let target = self.switch_target(branch)?;
+        let _claim = self.claim_index(&format!("finishing the switch to {branch}"))?;
         // first the paths already switched, into the index too: libgit2 judges a file by HEAD,
         // so one the release adds would look like an untracked file in the way
         let mut opts = git2::build::CheckoutBuilder::new();
@@ -286,6 +287,7 @@ impl Repo {
     /// ones HEAD does not have removed.
     pub fn undo_half_switch(&self, paths: &[Vec<u8>]) -> anyhow::Result<()> {
         use anyhow::Context;
+        let _claim = self.claim_index("putting the files back")?;
         let head = self
             .repo
             .head()

@@ -66,6 +66,7 @@ impl Repo {
         if self.is_ancestor(theirs, ours)? {
             return Ok(MergeOutcome::AlreadyContained);
         }
+        let _claim = self.claim_index("the merge")?;
         let annotated = self
             .repo
             .find_annotated_commit(theirs)
@@ -93,6 +94,7 @@ impl Repo {
         let theirs = self
             .merge_head()?
             .context("no merge is in progress (MERGE_HEAD is missing)")?;
+        let _claim = self.claim_index("committing the merge")?;
         let mut index = self.repo.index().context("could not read the index")?;
         if index.has_conflicts() {
             return Err(anyhow!("the index still has unresolved conflicts"));
@@ -161,6 +163,7 @@ impl Repo {
     /// changes kept. libgit2 has no `reset --merge` (its hard reset would also throw away
     /// unrelated uncommitted edits), so this runs the `git` program.
     pub fn abort_merge(&self) -> Result<()> {
+        let _claim = self.claim_index("aborting the merge")?;
         let out = self
             .git_command()?
             .args(["merge", "--abort"])

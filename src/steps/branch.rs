@@ -168,6 +168,9 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
         merge_back: None,
         rebase: None,
     };
+    // the switch writes the index: a lock left by a killed hotfix goes, another's refuses
+    // before anything is recorded
+    ctx.require_index_free("starting a hotfix")?;
     // Recorded before the branch exists, so a kill between the two is explained by `status`.
     ctx.store.update(|s| {
         s.hotfixes.insert(branch.clone(), hotfix.clone());

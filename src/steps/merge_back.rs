@@ -15,6 +15,8 @@ use crate::ui::shell_word;
 
 pub fn merge_back(ctx: &Ctx, args: &MergeBackArgs) -> Result<()> {
     let state = ctx.store.read()?;
+    // before anything is recorded: a merge-back that cannot write the index must not begin
+    ctx.require_index_free("merge-back")?;
     let in_progress = state
         .hotfixes
         .values()

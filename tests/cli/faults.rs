@@ -392,12 +392,22 @@ fn finishing_the_switch_waits_for_another_git_process() {
     let t = killed_mid_write();
     let app = t.author.read("app.txt");
     let hotfix_toml = t.author.read("hotfix.toml");
-    std::fs::write(t.author.git_dir().join("index.lock"), "").unwrap();
+    // a git process that holds the index (it keeps index.lock open while it does)
+    let lock = index_lock(&t.author);
+    let mut holder = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("exec 3>>\"$0\"; exec sleep 30")
+        .arg(&lock)
+        .spawn()
+        .unwrap();
+    wait_for("the lock", || lock.exists());
     t.refused(
         &start_args("login-500", &[]),
         2,
-        "another git process is running",
+        "another git process may be running",
     );
+    holder.kill().unwrap();
+    holder.wait().unwrap();
     // nothing more was written, and the hotfix is still there to finish
     assert_eq!(t.author.read("app.txt"), app);
     assert_eq!(t.author.read("hotfix.toml"), hotfix_toml);
@@ -1089,4 +1099,112 @@ fn a_start_resumed_after_head_moved_seals_the_policy_taken_first_not_the_release
         entry["policy"]["branches"]["development"].as_str(),
         Some("develop")
     );
+}
+
+// ---- a stale index.lock ----
+
+fn index_lock(repo: &Repo) -> std::path::PathBuf {
+    repo.git_dir().join("index.lock")
+}
+
+#[test]
+fn an_index_lock_left_by_a_killed_hotfix_is_named_by_status_and_cleared_by_the_next_command() {
+    for finish in [true, false] {
+        // killed inside the switch, while it had claimed the index
+        let t = killed_mid_write();
+        // what a kill while libgit2 writes the index leaves: the new index half written
+        std::fs::write(index_lock(&t.author), "DIRC\0\0\0\x02").unwrap();
+        explained(
+            &t,
+            &["index.lock was left by a hotfix process that was killed"],
+        );
+        let run = if finish {
+            t.hf(&start_args("login-500", &[])).ok()
+        } else {
+            t.hf(&["abort", "login-500", "--delete"]).ok()
+        };
+        assert!(
+            run.stderr.contains("removed the index.lock"),
+            "{}",
+            run.stderr
+        );
+        assert!(!index_lock(&t.author).exists());
+        let branch = if finish { HOTFIX_BRANCH } else { "develop" };
+        assert_eq!(t.author.branch(), branch);
+        assert_eq!(
+            t.author
+                .git(&["status", "--porcelain", "--untracked-files=no"]),
+            ""
+        );
+    }
+}
+
+#[test]
+fn an_index_lock_of_another_program_is_named_and_never_removed() {
+    // hotfix was killed with the index claimed, and then a git program took the lock and
+    // holds it open (as `git commit` does while its editor is open): it is not hotfix's
+    let t = killed_mid_write();
+    let lock = index_lock(&t.author);
+    let mut holder = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("exec 3>>\"$0\"; exec sleep 30")
+        .arg(&lock)
+        .spawn()
+        .unwrap();
+    wait_for("the lock", || lock.exists());
+    let says = "exists and was not left by hotfix: another git process may be running";
+    explained(&t, &[says, "check that none is before removing it"]);
+    for args in [
+        vec!["abort", "login-500", "--delete"],
+        start_args("login-500", &[]),
+    ] {
+        let run = t.refused(&args, 2, says);
+        assert!(!run.stderr.contains("failed to"), "{}", run.stderr);
+    }
+    assert!(lock.exists());
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+
+    // a lock with no hotfix record (another program crashed): the same sentence
+    let t = team();
+    std::fs::write(index_lock(&t.author), "").unwrap();
+    explained(&t, &[says]);
+    t.refused(&["abort"], 2, says);
+    assert!(index_lock(&t.author).exists());
+}
+
+#[test]
+fn merge_back_under_an_index_lock_records_nothing_and_continue_and_abort_say_why() {
+    let (t, _keep, _fix) = released();
+    let says = "exists and was not left by hotfix";
+    std::fs::write(index_lock(&t.author), "").unwrap();
+    t.refused(&["merge-back"], 2, says);
+    assert!(
+        t.author
+            .state_entry(HOTFIX_BRANCH)
+            .unwrap()
+            .get("merge_back")
+            .is_none(),
+        "a merge-back was recorded"
+    );
+    std::fs::remove_file(index_lock(&t.author)).unwrap();
+
+    // stopped inside the merge, then a lock appears: --continue and --abort refuse in a
+    // sentence, not with libgit2's error
+    let point = "merge-back-before-merge";
+    killed(
+        &t.hf_env(&["merge-back"], &[("HOTFIX_FAULT", point)]),
+        point,
+    );
+    let fix = t.author.rev(HOTFIX_BRANCH);
+    t.author
+        .git(&["merge", "-q", "--no-ff", "--no-commit", &fix]);
+    std::fs::write(index_lock(&t.author), "").unwrap();
+    for args in [["merge-back", "--continue"], ["merge-back", "--abort"]] {
+        let run = t.refused(&args, 2, says);
+        assert!(!run.stderr.contains("failed to"), "{}", run.stderr);
+    }
+    std::fs::remove_file(index_lock(&t.author)).unwrap();
+    t.hf(&["merge-back", "--continue"]).ok();
+    assert!(t.author.state_entry(HOTFIX_BRANCH).is_none());
 }
