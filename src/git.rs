@@ -17,6 +17,7 @@ pub use worktree::TempCheckout;
 mod blame;
 mod checkout;
 mod index_lock;
+mod journal;
 pub use index_lock::IndexLock;
 pub mod merge;
 pub mod rebase;
@@ -364,6 +365,7 @@ impl Repo {
         self.repo
             .set_head(&format!("refs/heads/{branch}"))
             .with_context(|| format!("could not point HEAD at {branch}"))?;
+        journal::Journal::remove(self.repo.path());
         Ok(())
     }
 

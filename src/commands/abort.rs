@@ -84,12 +84,27 @@ pub fn abort(ctx: &Ctx, args: &AbortArgs) -> Result<()> {
     } else {
         crate::steps::branch::half_switched(repo, &h)?
     };
-    // ...or, when some of them now differ from both sides, leaves them as they are, and says so
+    // ...or, when some of them are not as either side has them: refused, unless --force leaves them
     let left_half = half_switched.is_none()
         && !on_branch
         && h.phase == Phase::Starting
         && h.switching
         && !repo.changed_paths(1)?.is_empty();
+    // abort succeeds only when it put the tree back exactly; files edited since (or hidden
+    // from git status) are someone's work, never forced, so it stops and says so
+    if left_half && !args.force {
+        return Err(Refusal::usage(format!(
+            "the interrupted start of {} had begun to switch the files, and not every changed file ({}) is as one side of the switch has it (or an index entry hides one from git status), so abort cannot put the tree back as it was",
+            h.branch,
+            crate::git::few_paths(&repo.changed_paths(4)?)
+        ))
+        .hint(format!(
+            "those are changes made since the kill: save them elsewhere and undo them (`git restore <file>`), then run `hotfix abort {}` again; or `hotfix abort {} --force` to give the hotfix up and leave the files as they are; nothing was changed",
+            shell_word(&h.name),
+            shell_word(&h.name)
+        ))
+        .into());
+    }
 
     if back_to.is_some() || half_switched.is_some() {
         ctx.require_index_free("aborting the hotfix")?;
@@ -103,7 +118,7 @@ pub fn abort(ctx: &Ctx, args: &AbortArgs) -> Result<()> {
             repo.switch(target)?;
         }
         if let Some(paths) = &half_switched {
-            repo.undo_half_switch(paths)?;
+            repo.undo_half_switch(Oid::from_str(&h.base_commit)?, paths)?;
         }
         if args.delete && tip.is_some() {
             repo.delete_branch(&h.branch)?;

@@ -221,6 +221,11 @@ pub fn view(ctx: &Ctx, h: &Hotfix) -> Result<HotfixView> {
                     h.branch,
                     paths.len()
                 ),
+                None if h.switching && !repo.changed_paths(1)?.is_empty() => format!(
+                    "start was interrupted while it checked out {}, and not every changed file ({}) is as one side of the switch has it: changes made since the kill, which hotfix does not overwrite",
+                    h.branch,
+                    crate::git::few_paths(&repo.changed_paths(4)?)
+                ),
                 None => format!("start was interrupted before {} was checked out", h.branch),
             }),
             format!(

@@ -24,6 +24,7 @@ use std::path::Path;
 
 use git2::{IndexEntry, IndexTime, ObjectType};
 
+use super::journal::{self, Journal};
 use super::treediff::{Trees, Update, changed_under};
 use super::{Oid, Repo};
 
@@ -85,19 +86,34 @@ impl Repo {
                 .filter(|p| !skip.contains(p.as_slice()))
                 .collect()
         };
+        // every write from here on is journaled first, so that a kill leaves at most the last
+        // record's paths part way (see `journal`)
+        let journal_error = |e: std::io::Error| {
+            git2::Error::from_str(&format!("could not write the switch journal: {e}"))
+        };
+        let mut journal = match head {
+            Some(from) => Some(
+                Journal::open(self.repo.path(), from, commit.tree_id()).map_err(journal_error)?,
+            ),
+            None => None,
+        };
         if !theirs.is_empty() {
             let mut opts = git2::build::CheckoutBuilder::new();
             opts.safe()
                 .disable_pathspec_match(true)
                 .disable_filters(!filters);
-            for path in theirs {
+            for path in &theirs {
                 opts.path(path.as_slice());
+            }
+            if let Some(j) = journal.as_mut() {
+                let paths: Vec<&[u8]> = theirs.iter().map(|p| p.as_slice()).collect();
+                j.batch(&paths).map_err(journal_error)?;
             }
             // refuses before writing anything when a file of its share is in the way; hotfix's
             // share was checked before this
             self.repo.checkout_tree(target, Some(&mut opts))?;
         }
-        self.write_in_place(mine)
+        self.write_in_place(mine, journal.as_mut())
     }
 
     /// What a switch to `target` killed midway leaves behind: every path where the index or
@@ -115,6 +131,12 @@ impl Repo {
             .find_commit(target)
             .and_then(|c| c.tree())
             .context("could not read the tree being switched to")?;
+        let head_tree = self.repo.head().and_then(|h| h.peel_to_tree()).ok();
+        // the paths the kill may have caught part way: those of the journal's last record
+        let in_flight = match &head_tree {
+            Some(from) => Journal::in_flight(self.repo.path(), from.id(), tree.id()),
+            None => Default::default(),
+        };
         let index = self.repo.index().context("could not read the index")?;
         // entries git status does not look at (sparse, assume-unchanged) may hide edits
         const ASSUME_VALID: u16 = 0x8000;
@@ -215,12 +237,75 @@ impl Repo {
                 (None, None) => true,
                 _ => false,
             };
-            if !same {
+            let cut = |from: &git2::Tree<'_>| self.cut_between(from, &tree, path);
+            let part_way = !same
+                && in_flight.contains(path)
+                && head_tree.as_ref().map(cut).transpose()? == Some(true);
+            if !same && !part_way {
                 return Ok(None);
             }
             paths.push(path.to_vec());
         }
         Ok(tracked.then_some(paths))
+    }
+
+    /// Whether the file at `path` is what a write killed midway leaves between `from`'s and
+    /// `to`'s versions of it ([`journal::is_cut`]): absent, or a regular file cut from their
+    /// contents, with either side's executable bit; a symbolic link is one side's or absent.
+    fn cut_between(
+        &self,
+        from: &git2::Tree<'_>,
+        to: &git2::Tree<'_>,
+        path: &[u8],
+    ) -> anyhow::Result<bool> {
+        use anyhow::Context;
+        let Some(workdir) = self.repo.workdir() else {
+            return Ok(false);
+        };
+        let file = workdir.join(OsStr::from_bytes(path));
+        let Ok(meta) = file.symlink_metadata() else {
+            return Ok(true);
+        };
+        let side = |tree: &git2::Tree<'_>| -> anyhow::Result<Option<(Vec<u8>, u32)>> {
+            let Ok(entry) = tree.get_path(Path::new(OsStr::from_bytes(path))) else {
+                return Ok(None);
+            };
+            if entry.kind() != Some(ObjectType::Blob) {
+                return Ok(None);
+            }
+            let blob = self
+                .repo
+                .find_blob(entry.id())
+                .context("could not read a file of the switch")?;
+            Ok(Some((blob.content().to_vec(), entry.filemode() as u32)))
+        };
+        let (a, b) = (side(from)?, side(to)?);
+        if meta.file_type().is_symlink() {
+            let link = std::fs::read_link(&file).context("could not read a link")?;
+            let link = link.as_os_str().as_bytes();
+            return Ok([&a, &b]
+                .iter()
+                .any(|s| s.as_ref().is_some_and(|(c, m)| *m == 0o120000 && c == link)));
+        }
+        if !meta.file_type().is_file() {
+            return Ok(false);
+        }
+        let exec = meta.mode() & 0o100 != 0;
+        fn regular(s: &Option<(Vec<u8>, u32)>) -> Option<(&[u8], bool)> {
+            s.as_ref()
+                .filter(|(_, m)| matches!(m, 0o100644 | 0o100755))
+                .map(|(c, m)| (c.as_slice(), *m == 0o100755))
+        }
+        let (a, b) = (regular(&a), regular(&b));
+        if ![a, b].iter().flatten().any(|(_, x)| *x == exec) {
+            return Ok(false);
+        }
+        let content = std::fs::read(&file).context("could not read a file of the switch")?;
+        Ok(journal::is_cut(
+            &content,
+            a.map_or(b"".as_slice(), |(c, _)| c),
+            b.map_or(b"".as_slice(), |(c, _)| c),
+        ))
     }
 
     /// Finishes a switch to `branch` that was killed midway: `paths` (from
@@ -232,6 +317,13 @@ impl Repo {
         use anyhow::Context;
         let target = self.switch_target(branch)?;
         let _claim = self.claim_index(&format!("finishing the switch to {branch}"))?;
+        let head = self
+            .repo
+            .head()
+            .and_then(|h| h.peel_to_tree())
+            .context("could not read HEAD")?;
+        let mut journal = Journal::open(self.repo.path(), head.id(), target.peel_to_tree()?.id())
+            .context("could not write the switch journal")?;
         // first the paths already switched, into the index too: libgit2 judges a file by HEAD,
         // so one the release adds would look like an untracked file in the way
         let mut opts = git2::build::CheckoutBuilder::new();
@@ -239,16 +331,15 @@ impl Repo {
         for p in paths {
             opts.path(p.as_slice());
         }
+        let all: Vec<&[u8]> = paths.iter().map(|p| p.as_slice()).collect();
+        journal
+            .batch(&all)
+            .context("could not write the switch journal")?;
         self.repo
             .checkout_tree(&target, Some(&mut opts))
             .with_context(|| format!("could not check out {branch}"))?;
         // then the paths not reached yet, safely (libgit2 would take the switched ones, as
         // they differ from HEAD, for local changes)
-        let head = self
-            .repo
-            .head()
-            .and_then(|h| h.peel_to_tree())
-            .context("could not read HEAD")?;
         let mut rest = Vec::new();
         super::treediff::changed_paths(
             &self.repo,
@@ -262,6 +353,10 @@ impl Repo {
         for p in &rest {
             opts.path(p.as_slice());
         }
+        let all: Vec<&[u8]> = rest.iter().map(|p| p.as_slice()).collect();
+        journal
+            .batch(&all)
+            .context("could not write the switch journal")?;
         if rest.is_empty() {
             // no pathspec would mean every path
         } else if let Err(e) = self.repo.checkout_tree(&target, Some(&mut opts)) {
@@ -279,13 +374,15 @@ impl Repo {
             .context("could not write the index")?;
         self.repo
             .set_head(&format!("refs/heads/{branch}"))
-            .with_context(|| format!("could not point HEAD at {branch}"))
+            .with_context(|| format!("could not point HEAD at {branch}"))?;
+        Journal::remove(self.repo.path());
+        Ok(())
     }
 
     /// Undoes a switch killed midway: `paths` (from [`Repo::half_switched_to`], so nothing
     /// there is anyone's work) back as HEAD has them, in the index and the working tree, the
     /// ones HEAD does not have removed.
-    pub fn undo_half_switch(&self, paths: &[Vec<u8>]) -> anyhow::Result<()> {
+    pub fn undo_half_switch(&self, target: Oid, paths: &[Vec<u8>]) -> anyhow::Result<()> {
         use anyhow::Context;
         let _claim = self.claim_index("putting the files back")?;
         let head = self
@@ -293,6 +390,14 @@ impl Repo {
             .head()
             .and_then(|h| h.peel_to_tree())
             .context("could not read HEAD")?;
+        let to = self.tree_of(target)?;
+        // the same switch's journal: a kill while the files go back leaves them as recoverable
+        let mut journal = Journal::open(self.repo.path(), head.id(), to)
+            .context("could not write the switch journal")?;
+        let all: Vec<&[u8]> = paths.iter().map(|p| p.as_slice()).collect();
+        journal
+            .batch(&all)
+            .context("could not write the switch journal")?;
         let mut opts = git2::build::CheckoutBuilder::new();
         opts.force()
             .remove_untracked(true)
@@ -303,7 +408,10 @@ impl Repo {
         self.repo
             .checkout_tree(head.as_object(), Some(&mut opts))
             .context("could not restore the files")?;
-        self.keep_cache_tree().context("could not write the index")
+        self.keep_cache_tree()
+            .context("could not write the index")?;
+        Journal::remove(self.repo.path());
+        Ok(())
     }
 
     /// Of the files whose content alone changes, those hotfix can write itself: in the index
@@ -387,7 +495,11 @@ impl Repo {
     /// index with the file's new stat data; then writes the index (with its tree ids). When
     /// that fails midway, the files already written get their old content back, so a failed
     /// switch leaves the working tree as it found it (as far as hotfix's share goes).
-    fn write_in_place(&self, files: Vec<Mine>) -> Result<(), git2::Error> {
+    fn write_in_place(
+        &self,
+        files: Vec<Mine>,
+        mut journal: Option<&mut Journal>,
+    ) -> Result<(), git2::Error> {
         if files.is_empty() {
             return self.keep_cache_tree();
         }
@@ -404,6 +516,14 @@ impl Repo {
             replace,
         } in files
         {
+            if let Some(j) = journal.as_mut()
+                && let Err(e) = j.writing(&u.path)
+            {
+                result = Err(git2::Error::from_str(&format!(
+                    "could not write the switch journal: {e}"
+                )));
+                break;
+            }
             let meta = match write_file(
                 &self.repo,
                 workdir,
@@ -448,6 +568,12 @@ impl Repo {
         let lost: Vec<String> = written
             .iter()
             .filter(|(path, old, mode)| {
+                // journaled as well: a kill while putting them back leaves one part way
+                if let Some(j) = journal.as_mut()
+                    && j.writing(path).is_err()
+                {
+                    return true;
+                }
                 write_file(&self.repo, workdir, path, *old, *mode, How::Restore).is_err()
             })
             .map(|(path, _, _)| String::from_utf8_lossy(path).into_owned())

@@ -140,7 +140,10 @@ impl Repo {
         let record = self.repo.path().join(RECORD);
         let pid = std::process::id();
         let started = process_start(pid).unwrap_or(0);
-        crate::state::write_atomic(&record, format!("{pid} {started}\n").as_bytes())?;
+        // unsynced: it only has to outlive this process, not the machine; a record cut by a
+        // kill does not parse, and then no lock counts as hotfix's
+        std::fs::write(&record, format!("{pid} {started}\n"))
+            .with_context(|| format!("could not write {}", record.display()))?;
         Ok(IndexClaim { record })
     }
 }

@@ -330,7 +330,17 @@ fn a_half_switched_tree_with_an_edit_of_the_users_is_not_forced() {
     // the user edits a file after the kill: it is theirs now, and nothing may overwrite it
     t.author.write("app.txt", "my own edit\n");
     t.refused(&start_args("login-500", &[]), 2, "uncommitted changes");
-    let run = t.hf(&["abort", "login-500"]).ok();
+    explained(
+        &t,
+        &["not every changed file (", "changes made since the kill"],
+    );
+    // abort exits 0 only when it put the tree back: here it cannot, and says so
+    t.refused(
+        &["abort", "login-500"],
+        2,
+        "so abort cannot put the tree back as it was",
+    );
+    let run = t.hf(&["abort", "login-500", "--force"]).ok();
     assert!(!run.stderr.contains("Put back"), "{}", run.stderr);
     assert_eq!(t.author.read("app.txt"), "my own edit\n");
 }
@@ -355,7 +365,8 @@ fn a_hidden_edit_after_the_kill_is_never_forced_away() {
     let mine = format!("{}\n# my local note\n", policy());
     t.author.write("hotfix.toml", &mine);
     t.hf(&start_args("login-500", &[])).code(2);
-    t.hf(&["abort", "login-500"]).ok();
+    t.refused(&["abort", "login-500"], 2, "cannot put the tree back");
+    t.hf(&["abort", "login-500", "--force"]).ok();
     assert_eq!(t.author.read("hotfix.toml"), mine);
 
     // a mode changed after the kill on a file already switched
@@ -363,7 +374,8 @@ fn a_hidden_edit_after_the_kill_is_never_forced_away() {
     let app = t.author.path.join("app.txt");
     std::fs::set_permissions(&app, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     t.refused(&start_args("login-500", &[]), 2, "uncommitted changes");
-    let run = t.hf(&["abort", "login-500"]).ok();
+    t.refused(&["abort", "login-500"], 2, "cannot put the tree back");
+    let run = t.hf(&["abort", "login-500", "--force"]).ok();
     assert!(!run.stderr.contains("Put back"), "{}", run.stderr);
     let mode =
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&app).unwrap().permissions());
@@ -1207,4 +1219,157 @@ fn merge_back_under_an_index_lock_records_nothing_and_continue_and_abort_say_why
     std::fs::remove_file(index_lock(&t.author)).unwrap();
     t.hf(&["merge-back", "--continue"]).ok();
     assert!(t.author.state_entry(HOTFIX_BRANCH).is_none());
+}
+
+// ---- a real SIGKILL at any moment of start ----
+
+/// A release and a `develop` apart in a few hundred files (content, in files large enough that
+/// writing them takes a while), a symbolic link retargeted, an executable bit, a file only on
+/// each side; an untracked and an ignored file planted.
+fn many_files_apart() -> (crate::support::Env, Repo) {
+    let env = crate::support::Env::new();
+    let repo = env.repo("app");
+    let body = |tag: &str, i: usize| format!("{tag} {i}\n").repeat(400 + i % 50);
+    for i in 0..300 {
+        repo.write(&format!("src/d{}/f{i}.txt", i % 7), &body("release", i));
+    }
+    repo.write("gone-on-develop.txt", "only in the release\n");
+    repo.write("tool.sh", "#!/bin/sh\necho release\n");
+    std::os::unix::fs::symlink("src/d1/f1.txt", repo.path.join("current")).unwrap();
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "release"]);
+    repo.git(&["tag", "-a", "v1.0.0", "-m", "v1.0.0"]);
+    repo.git(&["switch", "-q", "-c", "develop"]);
+    for i in 0..300 {
+        repo.write(&format!("src/d{}/f{i}.txt", i % 7), &body("develop", i));
+    }
+    repo.git(&["rm", "-q", "gone-on-develop.txt"]);
+    repo.write("new-on-develop.txt", "only on develop\n");
+    repo.write("tool.sh", "#!/bin/sh\necho develop\n");
+    std::fs::set_permissions(
+        repo.path.join("tool.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    std::fs::remove_file(repo.path.join("current")).unwrap();
+    std::os::unix::fs::symlink("src/d2/f2.txt", repo.path.join("current")).unwrap();
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "develop"]);
+    std::fs::write(repo.git_dir().join("info").join("exclude"), "local.env\n").unwrap();
+    repo.write("notes.txt", "mine\n");
+    repo.write("local.env", "TOKEN=mine\n");
+    (env, repo)
+}
+
+/// The working tree, index and HEAD are exactly `branch`'s commit, byte for byte (every file
+/// hashed again, not trusted by its stat data), and only the planted files are besides.
+#[track_caller]
+fn exactly(repo: &Repo, branch: &str, what: &str) {
+    assert_eq!(repo.branch(), branch, "{what}");
+    assert!(
+        !repo.git_dir().join("index.lock").exists(),
+        "{what}: index.lock left"
+    );
+    assert!(
+        !repo.git_dir().join("hotfix-switch").exists(),
+        "{what}: journal left"
+    );
+    assert_eq!(
+        repo.git(&["ls-files", "-s"]),
+        repo.git(&[
+            "ls-tree",
+            "-r",
+            "--format=%(objectmode) %(objectname) 0\t%(path)",
+            "HEAD"
+        ]),
+        "{what}: the index is not HEAD's tree"
+    );
+    for line in repo.git(&["ls-tree", "-r", "HEAD"]).lines() {
+        let (meta, path) = line.split_once('\t').unwrap();
+        let mut meta = meta.split_whitespace();
+        let (mode, id) = (meta.next().unwrap(), meta.nth(1).unwrap());
+        let file = repo.path.join(path);
+        let bytes = if mode == "120000" {
+            let link = std::fs::read_link(&file)
+                .unwrap_or_else(|e| panic!("{what}: {path} is not a link: {e}"));
+            link.into_os_string().into_encoded_bytes()
+        } else {
+            let m = std::fs::symlink_metadata(&file)
+                .unwrap_or_else(|e| panic!("{what}: {path} is missing: {e}"));
+            assert!(m.file_type().is_file(), "{what}: {path} is not a file");
+            let exec = std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o100 != 0;
+            assert_eq!(exec, mode == "100755", "{what}: the mode of {path}");
+            std::fs::read(&file).unwrap()
+        };
+        let on_disk = git2::Oid::hash_object(git2::ObjectType::Blob, &bytes).unwrap();
+        assert_eq!(on_disk.to_string(), id, "{what}: {path} is not {branch}'s");
+    }
+    assert_eq!(
+        repo.git(&[
+            "status",
+            "--porcelain",
+            "--ignored",
+            "--untracked-files=all"
+        ]),
+        "?? notes.txt\n!! local.env\n",
+        "{what}"
+    );
+    assert_eq!(repo.read("notes.txt"), "mine\n");
+    assert_eq!(repo.read("local.env"), "TOKEN=mine\n");
+}
+
+#[test]
+fn start_killed_at_any_moment_is_finished_by_start_or_undone_by_abort_exactly() {
+    let (_env, repo) = many_files_apart();
+    let start = start_args("k", &[]);
+    // how long an uninterrupted start takes here (not asserted: it only spreads the kills)
+    let began = Instant::now();
+    repo.hotfix(&start).ok();
+    let took = began.elapsed();
+    repo.hotfix(&["abort", "k", "--delete"]).ok();
+    exactly(&repo, "develop", "after an uninterrupted start and abort");
+    for step in 0..10u32 {
+        // spread over the run, most of them before its end
+        let delay = took * step / 10;
+        let mut child = hotfix_cmd(&repo.path)
+            .args(&start)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        let _ = child.wait();
+        let what = format!("killed after {delay:?}");
+        eprintln!(
+            "{what}: on {}, {} paths changed",
+            repo.branch(),
+            repo.git(&["status", "--porcelain", "--untracked-files=no"])
+                .lines()
+                .count()
+        );
+        if repo.state_entry("hotfix/k").is_none() {
+            exactly(
+                &repo,
+                "develop",
+                &format!("{what}, before anything was recorded"),
+            );
+            continue;
+        }
+        let finished = repo.state_entry("hotfix/k").unwrap()["phase"].as_str() == Some("open");
+        if finished {
+            // the kill came after start was done: nothing to finish
+            exactly(&repo, "hotfix/k", &format!("{what}, after start finished"));
+            repo.hotfix(&["abort", "k", "--delete"]).ok();
+        } else if step % 2 == 0 {
+            let run = repo.hotfix(&start);
+            assert_eq!(run.code, 0, "{what}: start again: {}", run.stderr);
+            exactly(&repo, "hotfix/k", &format!("{what}, then start again"));
+            repo.hotfix(&["abort", "k", "--delete"]).ok();
+        } else {
+            let run = repo.hotfix(&["abort", "k", "--delete"]);
+            assert_eq!(run.code, 0, "{what}: abort: {}", run.stderr);
+        }
+        exactly(&repo, "develop", &format!("{what}, then abort"));
+    }
 }
