@@ -327,7 +327,10 @@ impl Repo {
         // first the paths already switched, into the index too: libgit2 judges a file by HEAD,
         // so one the release adds would look like an untracked file in the way
         let mut opts = git2::build::CheckoutBuilder::new();
-        opts.force().disable_pathspec_match(true);
+        // a file the kill left absent is made again (libgit2's force alone leaves it missing)
+        opts.force()
+            .recreate_missing(true)
+            .disable_pathspec_match(true);
         for p in paths {
             opts.path(p.as_slice());
         }
@@ -399,7 +402,9 @@ impl Repo {
             .batch(&all)
             .context("could not write the switch journal")?;
         let mut opts = git2::build::CheckoutBuilder::new();
+        // a file the kill left absent is made again (libgit2's force alone leaves it missing)
         opts.force()
+            .recreate_missing(true)
             .remove_untracked(true)
             .disable_pathspec_match(true);
         for p in paths {

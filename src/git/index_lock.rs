@@ -1,4 +1,4 @@
-//! `.git/index.lock`: knowing whether hotfix left it.
+//! `.git/index.lock` (and the lock of the branch `start` makes): knowing whether hotfix left it.
 //!
 //! git and libgit2 write the index by creating `index.lock`, writing the new index into it and
 //! renaming it over `index`; a process killed in between leaves the lock, and every later git
@@ -70,9 +70,18 @@ impl Repo {
         self.repo.path().join("index.lock")
     }
 
-    /// The `index.lock` of this worktree, if there is one, and whose it is.
+    /// The `index.lock` of this worktree (or its `HEAD.lock`, which a switch writes last), if
+    /// there is one, and whose it is.
     pub fn index_lock(&self) -> Result<Option<IndexLock>> {
-        let path = self.index_lock_path();
+        match self.lock_of(self.index_lock_path())? {
+            Some(lock) => Ok(Some(lock)),
+            None => self.lock_of(self.repo.path().join("HEAD.lock")),
+        }
+    }
+
+    /// The lock file `path` (of the index, or of a ref hotfix writes while it holds its
+    /// writer record), if there is one, and whose it is.
+    fn lock_of(&self, path: PathBuf) -> Result<Option<IndexLock>> {
         let Ok(lock_meta) = path.symlink_metadata() else {
             return Ok(None);
         };
@@ -112,15 +121,21 @@ impl Repo {
     /// Removes an `index.lock` a killed hotfix left (returns its pid), and refuses `doing`
     /// with one sentence when another program's lock is there. Nothing else changes.
     pub fn require_index_free(&self, doing: &str) -> Result<Option<u32>> {
-        let Some(lock) = self.index_lock()? else {
-            return Ok(None);
-        };
-        if let Some(pid) = lock.left_by_hotfix {
+        let mut cleared = None;
+        let lock = loop {
+            let Some(lock) = self.index_lock()? else {
+                if cleared.is_some() {
+                    let _ = std::fs::remove_file(self.repo.path().join(RECORD));
+                }
+                return Ok(cleared);
+            };
+            let Some(pid) = lock.left_by_hotfix else {
+                break lock;
+            };
             std::fs::remove_file(&lock.path)
                 .with_context(|| format!("could not remove {}", lock.path.display()))?;
-            let _ = std::fs::remove_file(self.repo.path().join(RECORD));
-            return Ok(Some(pid));
-        }
+            cleared = Some(pid);
+        };
         let sentence = match lock.running_hotfix {
             Some(pid) => format!(
                 "{doing} cannot begin: another hotfix command (pid {pid}) is writing the index"
@@ -130,6 +145,31 @@ impl Repo {
         Err(Refusal::usage(sentence)
             .hint("run the command again once the other program is done; nothing was changed")
             .into())
+    }
+
+    /// Before `start` makes branch `branch`: a `refs/heads/<branch>.lock` that a killed hotfix
+    /// left while it made the branch is removed (returns its pid); another program's refuses.
+    pub fn require_branch_unlocked(&self, branch: &str) -> Result<Option<u32>> {
+        let path = self
+            .repo
+            .commondir()
+            .join("refs")
+            .join("heads")
+            .join(format!("{branch}.lock"));
+        let Some(lock) = self.lock_of(path)? else {
+            return Ok(None);
+        };
+        if let Some(pid) = lock.left_by_hotfix {
+            std::fs::remove_file(&lock.path)
+                .with_context(|| format!("could not remove {}", lock.path.display()))?;
+            return Ok(Some(pid));
+        }
+        Err(Refusal::usage(format!(
+            "cannot make the branch {branch}: {}",
+            other_program(&lock.path)
+        ))
+        .hint("run the command again once the other program is done; nothing was changed")
+        .into())
     }
 
     /// Before an operation that may write the index: refuses (as [`Repo::require_index_free`])

@@ -171,6 +171,13 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
     // the switch writes the index: a lock left by a killed hotfix goes, another's refuses
     // before anything is recorded
     ctx.require_index_free("starting a hotfix")?;
+    if tip.is_none()
+        && let Some(pid) = repo.require_branch_unlocked(&branch)?
+    {
+        ctx.ui.warn(format!(
+            "removed the lock of {branch} that a killed hotfix process (pid {pid}) had left"
+        ));
+    }
     // Recorded before the branch exists, so a kill between the two is explained by `status`.
     ctx.store.update(|s| {
         s.hotfixes.insert(branch.clone(), hotfix.clone());
@@ -178,6 +185,8 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
     })?;
     fault::point("start-before-branch");
     if tip.is_none() {
+        // under the writer record: a ref lock a kill leaves here is known to be hotfix's
+        let _claim = repo.claim_index("making the branch")?;
         repo.create_branch(&branch, base.commit)?;
     }
     fault::point("start-before-checkout");

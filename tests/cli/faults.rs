@@ -1226,11 +1226,16 @@ fn merge_back_under_an_index_lock_records_nothing_and_continue_and_abort_say_why
 /// A release and a `develop` apart in a few hundred files (content, in files large enough that
 /// writing them takes a while), a symbolic link retargeted, an executable bit, a file only on
 /// each side; an untracked and an ignored file planted.
-fn many_files_apart() -> (crate::support::Env, Repo) {
+/// With `attributes`, a `.gitattributes` (that converts nothing here) sends the whole checkout
+/// to libgit2, as in git/git.
+fn many_files_apart(attributes: bool) -> (crate::support::Env, Repo) {
     let env = crate::support::Env::new();
     let repo = env.repo("app");
+    if attributes {
+        repo.write(".gitattributes", "* text=auto\n*.sh eol=lf\n");
+    }
     let body = |tag: &str, i: usize| format!("{tag} {i}\n").repeat(400 + i % 50);
-    for i in 0..300 {
+    for i in 0..250 {
         repo.write(&format!("src/d{}/f{i}.txt", i % 7), &body("release", i));
     }
     repo.write("gone-on-develop.txt", "only in the release\n");
@@ -1240,7 +1245,7 @@ fn many_files_apart() -> (crate::support::Env, Repo) {
     repo.git(&["commit", "-q", "-m", "release"]);
     repo.git(&["tag", "-a", "v1.0.0", "-m", "v1.0.0"]);
     repo.git(&["switch", "-q", "-c", "develop"]);
-    for i in 0..300 {
+    for i in 0..250 {
         repo.write(&format!("src/d{}/f{i}.txt", i % 7), &body("develop", i));
     }
     repo.git(&["rm", "-q", "gone-on-develop.txt"]);
@@ -1320,7 +1325,16 @@ fn exactly(repo: &Repo, branch: &str, what: &str) {
 
 #[test]
 fn start_killed_at_any_moment_is_finished_by_start_or_undone_by_abort_exactly() {
-    let (_env, repo) = many_files_apart();
+    killed_at_any_moment(false);
+}
+
+#[test]
+fn start_killed_at_any_moment_of_libgit2s_checkout_is_finished_or_undone_exactly() {
+    killed_at_any_moment(true);
+}
+
+fn killed_at_any_moment(attributes: bool) {
+    let (_env, repo) = many_files_apart(attributes);
     let start = start_args("k", &[]);
     // how long an uninterrupted start takes here (not asserted: it only spreads the kills)
     let began = Instant::now();
