@@ -59,7 +59,7 @@ pub fn status(ctx: &Ctx) -> Result<()> {
         .map(String::as_str)
         .filter(|b| current.is_none_or(|h| h.branch != *b))
         .collect();
-    let index_lock = ctx.repo.index_lock()?.map(|l| l.sentence());
+    let index_lock = ctx.repo.index_lock_owner()?.map(|l| l.sentence());
     let ui = ctx.ui;
     if !ui.json {
         // a release kept with --no-push, said on every run until it is shared (the hotfix

@@ -72,7 +72,7 @@ impl Repo {
 
     /// The `index.lock` of this worktree (or its `HEAD.lock`, which a switch writes last), if
     /// there is one, and whose it is.
-    pub fn index_lock(&self) -> Result<Option<IndexLock>> {
+    pub fn index_lock_owner(&self) -> Result<Option<IndexLock>> {
         match self.lock_of(self.index_lock_path())? {
             Some(lock) => Ok(Some(lock)),
             None => self.lock_of(self.repo.path().join("HEAD.lock")),
@@ -123,7 +123,7 @@ impl Repo {
     pub fn require_index_free(&self, doing: &str) -> Result<Option<u32>> {
         let mut cleared = None;
         let lock = loop {
-            let Some(lock) = self.index_lock()? else {
+            let Some(lock) = self.index_lock_owner()? else {
                 if cleared.is_some() {
                     let _ = std::fs::remove_file(self.repo.path().join(RECORD));
                 }
