@@ -16,7 +16,8 @@ untimed preparation (and `sync`) before every run. Prints the medians and their 
   --runs N        runs of each command for start, status, guard (default 10; RUNS)
   --slow-runs N   runs for verify-merged, list, stats (default 3; SLOW_RUNS): the git side
                   of those takes tens of seconds
-  --only NAMES    a subset of: start status status-unapproved guard verify-merged list stats
+  --only NAMES    a subset of: start status status-unapproved status-slow guard verify-merged
+                  list stats (status-slow: origin behind an ssh wrapper that waits 300 ms)
   --small         the small repositories (a quick try of the script itself)
   --hotfix PATH   time this binary instead of building target/release/hotfix
   --work DIR      where the scratch copies go (default: a new folder under ${TMPDIR:-/tmp})
@@ -32,7 +33,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 RUNS=${RUNS:-10}
 SLOW_RUNS=${SLOW_RUNS:-3}
-only="start status status-unapproved guard verify-merged list stats"
+only="start status status-unapproved status-slow guard verify-merged list stats"
 small=
 hotfix=
 work=
@@ -159,7 +160,7 @@ if wants start; then
 fi
 
 # --- status: a hotfix with a two-file fix, before and after approval --------------------------
-if wants status || wants status-unapproved; then
+if wants status || wants status-unapproved || wants status-slow; then
 	say "status: copying the repository and making a hotfix with a fix"
 	s=$("$here/gen-repo.sh" $small --copy "$work/status" 2>/dev/null)
 	"$H" -C "$s" start fix --severity revenue-loss --reproduced --summary "Login returns 500" -q
@@ -177,6 +178,31 @@ if wants status || wants status-unapproved; then
 	if wants status-unapproved; then
 		cmd_hotfix=("$H" -C "$s" status)
 		pair status-unapproved "$RUNS" "git status (hotfix fetches approvals from origin)"
+	fi
+	if wants status-slow; then
+		# origin through an ssh that takes 300 ms before each connection (a far remote): the
+		# wrapper ignores the host and runs the git command here
+		cat >"$work/slow-ssh" <<'EOS'
+#!/bin/sh
+sleep 0.3
+shift
+cmd=$1
+exec sh -c "git ${cmd#git-}"
+EOS
+		chmod +x "$work/slow-ssh"
+		url=$(git -C "$s" remote get-url origin)
+		git -C "$s" remote set-url origin "fakehost:$url"
+		export GIT_SSH_COMMAND="$work/slow-ssh" GIT_SSH_VARIANT=simple
+		cmd_hotfix=("$H" -C "$s" status)
+		# every run fetches (the last fetch forgotten): the worst case, one round trip
+		prep_hotfix() { rm -f "$s/.git/hotfix/last-fetch.json"; }
+		pair status-slow "$RUNS" "git status (origin 300 ms away; hotfix fetches once)"
+		# run again within 5 s of the last fetch: no round trip at all
+		prep_hotfix() { :; }
+		"$H" -C "$s" status >/dev/null 2>&1 || true
+		pair status-slow-again "$RUNS" "git status (origin 300 ms away; fetched a moment ago)"
+		git -C "$s" remote set-url origin "$url"
+		unset GIT_SSH_COMMAND GIT_SSH_VARIANT
 	fi
 	GIT_AUTHOR_NAME='Rita Reviewer' GIT_AUTHOR_EMAIL=rita@example.com \
 		GIT_COMMITTER_NAME='Rita Reviewer' GIT_COMMITTER_EMAIL=rita@example.com \

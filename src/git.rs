@@ -21,11 +21,13 @@ mod journal;
 pub use index_lock::IndexLock;
 pub mod merge;
 pub mod rebase;
+mod refs;
 mod remote;
 mod review;
 pub use blame::{BlamedCommit, DatedTag, OldLines};
 mod tags;
 mod treediff;
+pub use refs::Created;
 pub use review::CommitInfo;
 pub use treediff::PathSet;
 
@@ -33,6 +35,9 @@ pub struct Repo {
     repo: Repository,
     /// `--offline`: every network operation fails with [`Offline`] before it starts.
     offline: bool,
+    /// When set, no network operation runs past this moment (`hotfix status`'s budget): one
+    /// started later fails at once with [`TimedOut`], one under way is stopped then.
+    network_deadline: std::cell::Cell<Option<std::time::Instant>>,
 }
 
 /// The error of a fetch or push refused because `--offline` was given; callers that can go on
@@ -40,6 +45,25 @@ pub struct Repo {
 #[derive(Debug, thiserror::Error)]
 #[error("--offline was given, so hotfix did not contact the remote")]
 pub struct Offline;
+
+/// The error of a fetch or push that did not finish in the time it was given (a hung or slow
+/// network), or was not started because that time was already spent.
+#[derive(Debug, thiserror::Error)]
+#[error("`git {command}` did not finish within {}", seconds_text(*.allowed))]
+pub struct TimedOut {
+    pub command: String,
+    pub allowed: std::time::Duration,
+}
+
+/// `60 seconds`, `1.5 seconds`.
+fn seconds_text(d: std::time::Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0} seconds")
+    } else {
+        format!("{s:.1} seconds")
+    }
+}
 
 /// Where HEAD points.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +110,7 @@ impl Repo {
         Ok(Repo {
             repo,
             offline: false,
+            network_deadline: std::cell::Cell::new(None),
         })
     }
 
@@ -97,6 +122,16 @@ impl Repo {
     /// Whether `--offline` was given.
     pub fn is_offline(&self) -> bool {
         self.offline
+    }
+
+    /// From now on no network operation runs past `at` (see [`TimedOut`]); an earlier deadline
+    /// already set stays.
+    pub fn set_network_deadline(&self, at: std::time::Instant) {
+        let at = match self.network_deadline.get() {
+            Some(old) if old < at => old,
+            _ => at,
+        };
+        self.network_deadline.set(Some(at));
     }
 
     /// The working tree's root; a bare repository is refused.
@@ -650,15 +685,6 @@ impl Repo {
             .reference(refname, target, true, log)
             .with_context(|| format!("could not write {refname}"))?;
         Ok(())
-    }
-
-    /// What `refname` points at directly, if it exists.
-    pub fn ref_target(&self, refname: &str) -> Result<Option<Oid>> {
-        match self.repo.find_reference(refname) {
-            Ok(r) => Ok(r.target()),
-            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
-            Err(e) => Err(anyhow!(e).context(format!("could not read {refname}"))),
-        }
     }
 
     /// Writes a record under `stem`, or `stem-2`, `stem-3`… when that name is taken: records

@@ -10,8 +10,9 @@ use crate::app::Ctx;
 use crate::commands::init::detect_development;
 use crate::config::Config;
 use crate::error::Refusal;
-use crate::git::{Oid, PathSet, Repo};
+use crate::git::{Oid, PathSet, Repo, short};
 use crate::record::{MARKER, ReleaseRecord};
+use crate::sync;
 use crate::ui::shell_word;
 
 /// A hotfix release: its tag, the commit it names, and its record.
@@ -168,9 +169,136 @@ pub fn presence(repo: &Repo, dev_tip: Oid, releases: &[Release]) -> Result<Vec<P
     Ok(out)
 }
 
+// ---- The inputs of the history commands, in one place: which refs and tips they read. ----
+
+/// The development branch named in hotfix.toml, else detected (`develop`, the remote's
+/// default branch, `main`, `master`).
+pub fn development_branch(repo: &Repo) -> Result<Option<String>> {
+    let config = match repo.workdir() {
+        Ok(root) => Config::load(root)?,
+        Err(_) => Config::default(),
+    };
+    if config.branches.development.is_empty() {
+        detect_development(repo)
+    } else {
+        Ok(Some(config.branches.development.clone()))
+    }
+}
+
+/// The development branch as the history commands judge it: the newer of the local branch and
+/// its remote-tracking branch, so a teammate whose `develop` is behind `origin/develop` after a
+/// `git fetch` sees what the team has. When the two have diverged, a release counts as in the
+/// branch when it is in either.
+#[derive(Debug, Clone)]
+pub struct Development {
+    pub branch: String,
+    /// The refs judged against, e.g. `["origin/develop"]`.
+    pub refs: Vec<String>,
+    /// How it is said: "develop", "origin/develop (newer than develop here)".
+    pub label: String,
+    tips: Vec<Oid>,
+}
+
+/// `None` when neither the branch nor its remote-tracking branch exists.
+pub fn development(repo: &Repo, branch: &str) -> Result<Option<Development>> {
+    let remote = repo
+        .remote_for(Some(branch))?
+        .unwrap_or_else(|| "origin".to_string());
+    let tracking = format!("{remote}/{branch}");
+    let local = repo.branch_tip(branch)?;
+    let remote_tip = repo.remote_branch_tip(&tracking)?;
+    let one = |name: &str, tip: Oid, label: String| Development {
+        branch: branch.to_string(),
+        refs: vec![name.to_string()],
+        label,
+        tips: vec![tip],
+    };
+    Ok(Some(match (local, remote_tip) {
+        (None, None) => return Ok(None),
+        (Some(l), None) => one(branch, l, branch.to_string()),
+        (None, Some(r)) => one(&tracking, r, tracking.clone()),
+        (Some(l), Some(r)) if l == r => one(branch, l, branch.to_string()),
+        (Some(l), Some(r)) if repo.is_ancestor(l, r)? => one(
+            &tracking,
+            r,
+            format!("{tracking} (newer than {branch} here)"),
+        ),
+        // the local branch has all the remote's and more (merges not pushed yet): it is the
+        // one a teammate means by `develop`
+        (Some(l), Some(r)) if repo.is_ancestor(r, l)? => one(branch, l, branch.to_string()),
+        (Some(l), Some(r)) => Development {
+            branch: branch.to_string(),
+            refs: vec![branch.to_string(), tracking.clone()],
+            label: format!("{branch} or {tracking} (they have diverged)"),
+            tips: vec![l, r],
+        },
+    }))
+}
+
+impl Development {
+    /// How each release reached the branch; with two tips, the better of the two.
+    pub fn presence(&self, repo: &Repo, releases: &[Release]) -> Result<Vec<Presence>> {
+        let mut out = vec![Presence::Missing; releases.len()];
+        for &tip in &self.tips {
+            for (o, p) in out.iter_mut().zip(presence(repo, tip, releases)?) {
+                if rank(p) > rank(*o) {
+                    *o = p;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn rank(p: Presence) -> u8 {
+    match p {
+        Presence::Missing => 0,
+        Presence::CherryPicked => 1,
+        Presence::Merged => 2,
+    }
+}
+
+/// Before a history command reads: the remote's records and tags (and the development branch's
+/// remote-tracking ref, when this clone tracks it) are fetched within
+/// [`sync::HISTORY_BOUND`] and copied in; with `--offline`, or when the remote does not
+/// answer, the command says that it shows this clone's history as of the last fetch.
+pub fn refresh(ctx: &Ctx, development: Option<&str>) -> Result<Option<sync::Freshness>> {
+    let repo = &ctx.repo;
+    let Some(remote) = repo.remote_for(development)? else {
+        return Ok(None);
+    };
+    let mut extra = Vec::new();
+    if let Some(dev) = development
+        && sync::tracking_tip(repo, &remote, dev)?.is_some()
+    {
+        extra.push(sync::tracking_refspec(&remote, dev));
+    }
+    ctx.ui
+        .verbose(format!("fetching the hotfix history from {remote}"));
+    let (freshness, imported) = sync::refresh(repo, &remote, &extra, sync::HISTORY_BOUND, None)?;
+    if let Some(sentence) = freshness.sentence() {
+        match freshness.stale {
+            Some(sync::Stale::Offline) => ctx.ui.status(format!("History {sentence}.")),
+            _ => ctx.ui.warn(format!("the history is {sentence}")),
+        }
+    }
+    for (tag, here, there) in &imported.tag_conflicts {
+        ctx.ui.warn(format!(
+            "this clone's tag {tag} ({}) is not {remote}'s ({}); the history reads this clone's. If {remote}'s is the release: `git tag -d {}` and run this again",
+            short(*here),
+            short(*there),
+            shell_word(tag)
+        ));
+    }
+    Ok(Some(freshness))
+}
+
 #[derive(Serialize)]
 struct VerifyJson<'a> {
     development: &'a str,
+    /// The refs judged against: the newer of the local branch and its remote-tracking branch
+    /// (both when they have diverged).
+    checked_against: &'a [String],
     checked: usize,
     merged: usize,
     cherry_picked: usize,
@@ -195,34 +323,22 @@ pub fn verify_merged(ctx: &Ctx) -> Result<()> {
             .hint("fetch them with `git fetch --unshallow --tags` (GitHub Actions: `fetch-depth: 0`; GitLab CI: `GIT_DEPTH: 0`)")
             .into());
     }
-    let config = match repo.workdir() {
-        Ok(root) => Config::load(root)?,
-        Err(_) => Config::default(),
-    };
-    let dev = if config.branches.development.is_empty() {
-        detect_development(repo)?.ok_or_else(|| {
-            Refusal::usage("there is no development branch to check against")
-                .hint("set branches.development in hotfix.toml")
-        })?
-    } else {
-        config.branches.development.clone()
-    };
-    let dev_tip = match repo.branch_tip(&dev)? {
-        Some(t) => t,
-        None => repo
-            .remote_branch_tip(&format!("origin/{dev}"))?
-            .ok_or_else(|| {
-                Refusal::usage(format!(
-                    "the development branch {dev} does not exist here (nor origin/{dev})"
-                ))
-                .hint(format!(
-                    "fetch it first (`git fetch origin {}`), or set branches.development",
-                    shell_word(&format!("+refs/heads/{dev}:refs/remotes/origin/{dev}"))
-                ))
-            })?,
-    };
+    let dev = development_branch(repo)?.ok_or_else(|| {
+        Refusal::usage("there is no development branch to check against")
+            .hint("set branches.development in hotfix.toml")
+    })?;
+    refresh(ctx, Some(&dev))?;
+    let development = development(repo, &dev)?.ok_or_else(|| {
+        Refusal::usage(format!(
+            "the development branch {dev} does not exist here (nor origin/{dev})"
+        ))
+        .hint(format!(
+            "fetch it first (`git fetch origin {}`), or set branches.development",
+            shell_word(&format!("+refs/heads/{dev}:refs/remotes/origin/{dev}"))
+        ))
+    })?;
     let releases = releases(repo)?;
-    let presence = presence(repo, dev_tip, &releases)?;
+    let presence = development.presence(repo, &releases)?;
     let missing: Vec<&Release> = releases
         .iter()
         .zip(&presence)
@@ -234,6 +350,7 @@ pub fn verify_merged(ctx: &Ctx) -> Result<()> {
     if ui.json {
         ui.data(serde_json::to_string_pretty(&VerifyJson {
             development: &dev,
+            checked_against: &development.refs,
             checked: releases.len(),
             merged: count(Presence::Merged),
             cherry_picked: count(Presence::CherryPicked),
@@ -260,15 +377,17 @@ pub fn verify_merged(ctx: &Ctx) -> Result<()> {
         }
         if releases.is_empty() {
             ui.print(format!(
-                "{} no hotfix releases yet: nothing to check against {dev}",
-                ui.ok_mark()
+                "{} no hotfix releases yet: nothing to check against {}",
+                ui.ok_mark(),
+                development.label
             ));
         } else if missing.is_empty() {
             let n = releases.len();
             ui.print(format!(
-                "{} {n} hotfix release{} checked: all in {dev} ({} merged, {} cherry-picked)",
+                "{} {n} hotfix release{} checked: all in {} ({} merged, {} cherry-picked)",
                 ui.ok_mark(),
                 if n == 1 { "" } else { "s" },
+                development.label,
                 count(Presence::Merged),
                 count(Presence::CherryPicked)
             ));
@@ -278,7 +397,8 @@ pub fn verify_merged(ctx: &Ctx) -> Result<()> {
         let n = missing.len();
         let what = if n == 1 { "release is" } else { "releases are" };
         return Err(Refusal::gate(format!(
-            "{n} hotfix {what} missing from {dev}: {}",
+            "{n} hotfix {what} missing from {}: {}",
+            development.label,
             missing
                 .iter()
                 .map(|r| r.tag.as_str())

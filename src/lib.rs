@@ -20,6 +20,7 @@ pub mod record;
 pub mod seal;
 pub mod state;
 pub mod steps;
+pub mod sync;
 pub mod ui;
 pub mod version;
 

@@ -8,6 +8,8 @@ use crate::app::Ctx;
 use crate::config::{self, FILE_NAME};
 use crate::error::Refusal;
 use crate::git::Repo;
+use crate::sync;
+use crate::ui::shell_word;
 use crate::version;
 
 /// Tag patterns `init` recognises, most common first.
@@ -17,7 +19,19 @@ pub fn init(ctx: &Ctx) -> Result<()> {
     let repo = &ctx.repo;
     let root = repo.workdir()?;
     let path = root.join(FILE_NAME);
+    // The clone's half of the setup, which every teammate needs in their own clone, also
+    // where hotfix.toml is already committed.
+    let remote = repo.remote_for(None)?;
+    let missing = match &remote {
+        Some(r) => sync::missing_fetch_config(repo, r),
+        None => Vec::new(),
+    };
     if path.exists() {
+        if let (Some(r), false) = (&remote, missing.is_empty()) {
+            ctx.ui
+                .status(format!("{FILE_NAME} already exists; kept it as it is."));
+            return offer_fetch_config(ctx, r, &missing);
+        }
         return Err(Refusal::usage(format!(
             "{} already exists; init never overwrites it",
             path.display()
@@ -73,6 +87,70 @@ pub fn init(ctx: &Ctx) -> Result<()> {
     }
     ctx.ui
         .status("Review it, commit it, and the policy applies to every hotfix started after that.");
+    match &remote {
+        Some(r) if !missing.is_empty() => offer_fetch_config(ctx, r, &missing),
+        _ => Ok(()),
+    }
+}
+
+/// A plain `git fetch` brings branches and the tags on them, not `refs/hotfix/*` (reviews,
+/// approvals, not-a-code-change records) nor the tag of a release not yet merged: these
+/// refspecs in `remote.<name>.fetch` make it fill hotfix's mirror of the remote (see `sync`).
+/// Written with `--yes` or when the user says yes on a terminal; otherwise the exact commands
+/// are printed, so CI never waits on a question.
+fn offer_fetch_config(ctx: &Ctx, remote: &str, missing: &[String]) -> Result<()> {
+    let ui = ctx.ui;
+    let commands: Vec<String> = missing
+        .iter()
+        .map(|spec| {
+            format!(
+                "git config --add remote.{}.fetch {}",
+                shell_word(remote),
+                shell_word(spec)
+            )
+        })
+        .collect();
+    let write = ui.yes
+        || (ui.can_prompt()
+            && ui.confirm(
+                &format!(
+                    "Make a plain `git fetch` bring the team's hotfix records and release tags from {remote}?"
+                ),
+                "--yes",
+            )?);
+    if !write {
+        ui.status(format!(
+            "A plain `git fetch` does not bring the team's hotfix records (reviews, approvals) from {remote}; to make it, run:"
+        ));
+        for c in &commands {
+            ui.data(format!("  {c}"));
+        }
+        ui.status("(or `hotfix init --yes`, which writes them into this clone's .git/config)");
+        return Ok(());
+    }
+    for spec in missing {
+        repo_config_add(ctx, &format!("remote.{remote}.fetch"), spec)?;
+    }
+    ui.status(format!(
+        "Set this clone's fetch configuration: a plain `git fetch` now brings the team's hotfix records and release tags from {remote}:"
+    ));
+    for c in &commands {
+        ui.status(format!("  {c}"));
+    }
+    Ok(())
+}
+
+/// `git config --add <key> <value>` in this clone's own configuration.
+fn repo_config_add(ctx: &Ctx, key: &str, value: &str) -> Result<()> {
+    let status = ctx
+        .repo
+        .git_command()?
+        .args(["config", "--local", "--add", key, value])
+        .status()
+        .context("could not run `git config`")?;
+    if !status.success() {
+        anyhow::bail!("`git config --add {key} {value}` failed ({status})");
+    }
     Ok(())
 }
 

@@ -8,20 +8,17 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::app::Ctx;
-use crate::commands::init::detect_development;
 use crate::commands::retro::{self, Retro};
-use crate::config::Config;
-use crate::git::{Oid, Repo};
-use crate::history::{self, Presence, Release};
+use crate::history::{self, Development, Presence, Release};
 use crate::steps::confirm::{self, NotCode};
 
 /// The history `list` and `stats` report on, read once.
 pub struct History {
     /// Oldest deploy first.
     pub releases: Vec<Release>,
-    /// The development branch and, per release, whether it reached it; `None` when the
-    /// repository has no development branch to check.
-    pub merged: Option<(String, Vec<Presence>)>,
+    /// The development branch (as judged: local or remote-tracking) and, per release, whether
+    /// it reached it; `None` when the repository has no development branch to check.
+    pub merged: Option<(Development, Vec<Presence>)>,
     /// The newest review of each release, by tag.
     pub retros: HashMap<String, Retro>,
     /// Oldest first.
@@ -29,10 +26,21 @@ pub struct History {
 }
 
 impl History {
-    pub fn load(repo: &Repo) -> Result<History> {
+    /// Fetches the remote's history first (within a bound; see [`history::refresh`]).
+    pub fn load(ctx: &Ctx) -> Result<History> {
+        let repo = &ctx.repo;
+        let dev = history::development_branch(repo)?;
+        history::refresh(ctx, dev.as_deref())?;
         let releases = history::releases(repo)?;
-        let merged = match development_tip(repo)? {
-            Some((dev, tip)) => Some((dev, history::presence(repo, tip, &releases)?)),
+        let merged = match dev
+            .map(|d| history::development(repo, &d))
+            .transpose()?
+            .flatten()
+        {
+            Some(dev) => {
+                let presence = dev.presence(repo, &releases)?;
+                Some((dev, presence))
+            }
             None => None,
         };
         let retros = retro::latest(repo)?;
@@ -54,28 +62,6 @@ impl History {
     pub fn presence(&self, i: usize) -> Option<Presence> {
         self.merged.as_ref().map(|(_, p)| p[i])
     }
-}
-
-/// The development branch and its tip, found as `verify-merged` finds it (hotfix.toml, else
-/// detected; the local branch, else `origin/<branch>`). `None` when there is none.
-pub fn development_tip(repo: &Repo) -> Result<Option<(String, Oid)>> {
-    let config = match repo.workdir() {
-        Ok(root) => Config::load(root)?,
-        Err(_) => Config::default(),
-    };
-    let dev = if config.branches.development.is_empty() {
-        match detect_development(repo)? {
-            Some(d) => d,
-            None => return Ok(None),
-        }
-    } else {
-        config.branches.development.clone()
-    };
-    let tip = match repo.branch_tip(&dev)? {
-        Some(t) => Some(t),
-        None => repo.remote_branch_tip(&format!("origin/{dev}"))?,
-    };
-    Ok(tip.map(|t| (dev, t)))
 }
 
 /// `1h 05m`, `3d 02h`, `42m`: a lead time a person reads at a glance.
@@ -102,6 +88,8 @@ pub fn presence_name(p: Option<Presence>) -> &'static str {
 struct ListJson<'a> {
     /// The branch `merged_back` was checked against (`null`: none found).
     development: Option<&'a str>,
+    /// The refs it was judged on: the newer of the local branch and its remote-tracking one.
+    checked_against: Option<&'a [String]>,
     releases: Vec<ReleaseJson<'a>>,
     not_code: &'a [NotCode],
 }
@@ -134,7 +122,7 @@ struct RetroJson<'a> {
 
 /// `hotfix list`.
 pub fn list(ctx: &Ctx) -> Result<()> {
-    let h = History::load(&ctx.repo)?;
+    let h = History::load(ctx)?;
     let ui = ctx.ui;
     if ui.json {
         let releases = h
@@ -167,7 +155,8 @@ pub fn list(ctx: &Ctx) -> Result<()> {
             })
             .collect();
         ui.data(serde_json::to_string_pretty(&ListJson {
-            development: h.merged.as_ref().map(|(d, _)| d.as_str()),
+            development: h.merged.as_ref().map(|(d, _)| d.branch.as_str()),
+            checked_against: h.merged.as_ref().map(|(d, _)| d.refs.as_slice()),
             releases,
             not_code: &h.not_code,
         })?);
@@ -206,7 +195,7 @@ pub fn list(ctx: &Ctx) -> Result<()> {
         ui.warn(sentence);
     }
     match &h.merged {
-        Some((dev, _)) => ui.status(format!("MERGED: whether the fix is in {dev}.")),
+        Some((dev, _)) => ui.status(format!("MERGED: whether the fix is in {}.", dev.label)),
         None if !h.releases.is_empty() => ui.status(
             "MERGED is unknown: no development branch found (set branches.development in hotfix.toml).",
         ),

@@ -313,9 +313,11 @@ pub fn retro(ctx: &Ctx, args: &RetroArgs) -> Result<()> {
     }
     let mut revs = revs;
     revs.push(Revision { refname, retro });
-    if remote.is_none() && repo.remote_for(None)?.is_some() {
+    if remote.is_none()
+        && let Some(origin) = repo.remote_for(None)?
+    {
         ui.status(format!(
-            "Share it with `hotfix retro {} --push` (or `git push origin 'refs/hotfix/*'`).",
+            "The review is only in this clone; share it with `hotfix retro {} --push` (it pushes to {origin}).",
             shell_word(&release.tag)
         ));
     }

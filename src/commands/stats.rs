@@ -256,6 +256,10 @@ struct OverridesJson {
 #[derive(Serialize)]
 struct MergeJson {
     development: String,
+    /// The refs judged against: the newer of the local branch and its remote-tracking one.
+    checked_against: Vec<String>,
+    #[serde(skip)]
+    label: String,
     checked: usize,
     merged: usize,
     cherry_picked: usize,
@@ -268,7 +272,7 @@ struct MergeJson {
 pub fn stats(ctx: &Ctx, args: &StatsArgs) -> Result<()> {
     let since = args.since.as_deref().map(parse_since).transpose()?;
     let now = now()?;
-    let history = History::load(&ctx.repo)?;
+    let history = History::load(ctx)?;
     let production = learn::production_releases(&ctx.repo, &learn::tag_pattern(&ctx.repo)?)?;
     let paths = changed_paths(&ctx.repo, &history)?;
     let report = compute(&history, &production, &paths, since, now)?;
@@ -485,7 +489,9 @@ fn compute(
         let count = |want: Presence| releases.iter().filter(|&&i| presence[i] == want).count();
         let (merged, cherry_picked) = (count(Presence::Merged), count(Presence::CherryPicked));
         MergeJson {
-            development: dev.clone(),
+            development: dev.branch.clone(),
+            checked_against: dev.refs.clone(),
+            label: dev.label.clone(),
             checked: releases.len(),
             merged,
             cherry_picked,
@@ -940,7 +946,7 @@ fn print(ctx: &Ctx, s: &StatsJson) {
                 ui.bold("Merge-back:"),
                 m.merged + m.cherry_picked,
                 m.checked,
-                m.development,
+                m.label,
                 percent(m.compliance),
                 m.merged,
                 m.cherry_picked

@@ -1,5 +1,7 @@
 //! `hotfix status`: the hotfix in progress, reconciled with the repository as it is now.
 
+use std::time::Instant;
+
 use anyhow::Result;
 use serde::Serialize;
 
@@ -7,6 +9,7 @@ use crate::app::Ctx;
 use crate::git::{Head, Oid, short};
 use crate::state::{Hotfix, Phase};
 use crate::steps::{self, GateView, Step};
+use crate::sync::{self, Freshness, Sharing};
 use crate::ui::shell_word;
 
 /// What `status` reports about one hotfix.
@@ -29,6 +32,8 @@ pub struct HotfixView {
     pub gates: Vec<GateView>,
     /// A sentence on anything that needs attention (an interrupted start, a deleted branch).
     pub problem: Option<String>,
+    /// Whether the branch is on the remote, as of the last fetch (`None`: no remote).
+    pub sharing: Option<Sharing>,
     pub next: String,
 }
 
@@ -39,6 +44,36 @@ struct StatusJson<'a> {
     /// A sentence on a `.git/index.lock` in the way of every command that writes the index.
     #[serde(skip_serializing_if = "Option::is_none")]
     index_lock: Option<String>,
+    /// What status knows of the remote: fetched now, or as of the last fetch.
+    remote: Option<&'a Freshness>,
+}
+
+/// One look at the remote for the hotfix shown, within [`sync::STATUS_BOUND`] in all and not
+/// again within [`sync::STATUS_WINDOW`]; after it, no other fetch of this run waits on the
+/// network (the gates read what it brought).
+fn glance(ctx: &Ctx, h: &Hotfix) -> Result<Option<Freshness>> {
+    let repo = &ctx.repo;
+    repo.set_network_deadline(Instant::now() + sync::STATUS_BOUND);
+    let remote = repo.remote_for(Some(&h.branch))?;
+    let freshness = match remote {
+        Some(remote) => {
+            let mut extra = Vec::new();
+            if sync::tracking_tip(repo, &remote, &h.branch)?.is_some() {
+                extra.push(sync::tracking_refspec(&remote, &h.branch));
+            }
+            let (f, _) = sync::refresh(
+                repo,
+                &remote,
+                &extra,
+                sync::STATUS_BOUND,
+                Some(sync::STATUS_WINDOW),
+            )?;
+            Some(f)
+        }
+        None => None,
+    };
+    repo.set_network_deadline(Instant::now());
+    Ok(freshness)
 }
 
 pub fn status(ctx: &Ctx) -> Result<()> {
@@ -52,6 +87,7 @@ pub fn status(ctx: &Ctx) -> Result<()> {
             .values()
             .find(|h| h.merge_back.is_some() || h.rebase.is_some()),
     };
+    let freshness = current.map(|h| glance(ctx, h)).transpose()?.flatten();
     let current_view = current.map(|h| view(ctx, h)).transpose()?;
     let others: Vec<&str> = state
         .hotfixes
@@ -75,12 +111,23 @@ pub fn status(ctx: &Ctx) -> Result<()> {
         }
     }
     if ui.json {
+        // the text says it on a line of its own; JSON readers get it in `remote` and here
+        if let Some(f) = &freshness
+            && matches!(
+                f.stale,
+                Some(sync::Stale::Failed(_) | sync::Stale::TimedOut(_))
+            )
+            && let Some(sentence) = f.sentence()
+        {
+            ui.warn(format!("what status shows is {sentence}"));
+        }
         let mut all: Vec<&str> = state.hotfixes.keys().map(String::as_str).collect();
         all.sort();
         ui.data(serde_json::to_string_pretty(&StatusJson {
             hotfix: current_view.as_ref(),
             in_progress: all,
             index_lock,
+            remote: freshness.as_ref(),
         })?);
         return Ok(());
     }
@@ -147,6 +194,12 @@ pub fn status(ctx: &Ctx) -> Result<()> {
     }
     if let Some(l) = &index_lock {
         ui.data(format!("  {} {l}", ui.fail_mark()));
+    }
+    if let Some(sentence) = v.sharing.as_ref().and_then(Sharing::sentence) {
+        ui.data(format!("  {} {sentence}", ui.fail_mark()));
+    }
+    if let Some(sentence) = freshness.as_ref().and_then(Freshness::sentence) {
+        ui.data(format!("  remote    {sentence}"));
     }
     if !others.is_empty() {
         ui.data(format!("  also in progress: {}", others.join(", ")));
@@ -263,6 +316,21 @@ pub fn view(ctx: &Ctx, h: &Hotfix) -> Result<HotfixView> {
             None => (Step::Deploy, None, "hotfix deploy".to_string()),
         },
     };
+    // Review needs the tree on the remote: while the branch (or its newest commits) is only
+    // here, the next step is the push (a teammate would review what the remote has).
+    let sharing = Sharing::of(repo, &h.branch)?;
+    let next = match (&sharing, first_failing) {
+        (Some(s), Some(g))
+            if checked_out
+                && commits > 0
+                && s.unshared()
+                && s.not_here == 0
+                && g.gate == "review" =>
+        {
+            format!("{}, then {next}", s.push_command())
+        }
+        _ => next,
+    };
     // A deploy or merge-back under way says more than the gates do.
     let explained = steps::rebase::explain(repo, h)
         .or_else(|| steps::merge_back::explain(repo, h))
@@ -300,6 +368,7 @@ pub fn view(ctx: &Ctx, h: &Hotfix) -> Result<HotfixView> {
         step,
         gates,
         problem,
+        sharing,
         next,
     })
 }

@@ -96,6 +96,31 @@ impl Repo {
             .with_context(|| format!("could not fetch from {remote}"))
     }
 
+    /// [`Repo::fetch_records`] given at most `timeout` (a command that only shows what it
+    /// knows and must not wait on a slow remote). On a timeout the error is [`super::TimedOut`].
+    pub fn fetch_records_within(
+        &self,
+        remote: &str,
+        refspecs: &[&str],
+        timeout: Duration,
+    ) -> Result<()> {
+        let mut args = vec![
+            "-c",
+            "maintenance.auto=false",
+            "-c",
+            "fetch.recurseSubmodules=false",
+            "fetch",
+            "--quiet",
+            "--no-write-fetch-head",
+            "--no-tags",
+            "--",
+            remote,
+        ];
+        args.extend_from_slice(refspecs);
+        self.run_network(&args, timeout.min(FETCH_TIMEOUT))
+            .with_context(|| format!("could not fetch from {remote}"))
+    }
+
     /// `git push <remote> <refspec>…`, never forced.
     pub fn push(&self, remote: &str, refspecs: &[&str]) -> Result<()> {
         let mut args = vec!["push", "--quiet", "--", remote];
@@ -146,6 +171,21 @@ impl Repo {
         if self.offline {
             return Err(super::Offline.into());
         }
+        // a deadline set for the whole command (status) shortens every wait to what is left
+        let timeout = match self.network_deadline.get() {
+            Some(at) => {
+                let left = at.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    return Err(super::TimedOut {
+                        command: args.join(" "),
+                        allowed: Duration::ZERO,
+                    }
+                    .into());
+                }
+                timeout.min(left)
+            }
+            None => timeout,
+        };
         let stderr = tempfile::tempfile().context("could not create a temporary file")?;
         let mut cmd = self.git_command()?;
         cmd.args(args)
@@ -194,11 +234,11 @@ impl Repo {
                 let _ = child.kill();
             }
             let _ = child.wait();
-            return Err(anyhow!(
-                "`git {}` did not finish within {} seconds",
-                args.join(" "),
-                timeout.as_secs()
-            ));
+            return Err(super::TimedOut {
+                command: args.join(" "),
+                allowed: timeout,
+            }
+            .into());
         }
         let status = child.wait().context("could not wait for git")?;
         if status.success() {

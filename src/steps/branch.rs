@@ -66,9 +66,15 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
             "Recorded `{}` as not a code change (configuration, caching or a misunderstanding); no branch was made.",
             args.name
         ));
-        ctx.ui.verbose(format!(
-            "stored as {refname}; push it with `git push origin 'refs/hotfix/*'`"
-        ));
+        // the team's stats count it only once it is shared: say plainly where it is
+        match repo.remote_for(None)? {
+            Some(remote) => ctx.ui.status(format!(
+                "The record ({refname}) is only in this clone; share it with `git push {} {}`.",
+                shell_word(&remote),
+                shell_word(&format!("{refname}:{refname}"))
+            )),
+            None => ctx.ui.verbose(format!("stored as {refname}")),
+        }
         return Ok(());
     }
 

@@ -1057,7 +1057,20 @@ pub fn guard(ctx: &Ctx, args: &GuardArgs) -> Result<()> {
     }
 
     if report.passed() {
-        ui.status("The guard passes. Next: a teammate reviews with `hotfix approve`.");
+        // a teammate reviews what the remote has: while the branch is only here, push first
+        match crate::sync::Sharing::of(repo, &h.branch)? {
+            Some(s) if s.unshared() && s.not_here == 0 => ui.status(format!(
+                "The guard passes. {}: push it with `{}`, then a teammate reviews with `hotfix approve {}`.",
+                s.sentence().unwrap_or_default(),
+                s.push_command(),
+                shell_word(&h.branch)
+            )),
+            Some(s) if s.unshared() || s.not_here > 0 => {
+                ui.status("The guard passes. Next: a teammate reviews with `hotfix approve`.");
+                ui.warn(s.sentence().unwrap_or_default());
+            }
+            _ => ui.status("The guard passes. Next: a teammate reviews with `hotfix approve`."),
+        }
         return Ok(());
     }
     if let Some(o) = &overridden {

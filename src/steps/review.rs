@@ -27,8 +27,6 @@ use crate::version;
 
 /// Where approvals live.
 pub const APPROVAL_REFS: &str = "refs/hotfix/approvals/";
-/// Fetches every approval of the remote; non-commit refs need no `+` to be stored.
-const APPROVAL_REFSPEC: &str = "refs/hotfix/approvals/*:refs/hotfix/approvals/*";
 
 /// One reviewer's approval of one tree of a hotfix branch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,11 +150,21 @@ fn tally(all: &[Approval], tree: Oid, people: &[CommitInfo], allow_self: bool) -
     t
 }
 
-/// Fetches the remote's approvals; when that fails (offline), says so and goes on with the ones
-/// here.
+/// Fetches the remote's approvals (with its other records, into the mirror and copied in
+/// without replacing any here: `sync`); when that fails (offline), says so and goes on with the
+/// ones here. Where the command's time for the network is spent (status fetched already), it
+/// goes on quietly.
 fn fetch_approvals(ctx: &Ctx, remote: &str) {
     ctx.ui.verbose(format!("fetching approvals from {remote}"));
-    if let Err(e) = ctx.repo.fetch_records(remote, &[APPROVAL_REFSPEC]) {
+    if let Err(e) = crate::sync::fetch_records(&ctx.repo, remote) {
+        if e.downcast_ref::<crate::git::TimedOut>()
+            .is_some_and(|t| t.allowed.is_zero())
+        {
+            ctx.ui.verbose(
+                "not fetching approvals again: this command's time for the network is spent",
+            );
+            return;
+        }
         ctx.ui.warn(format!(
             "{e:#}; going on with the approvals already in this clone"
         ));

@@ -83,7 +83,7 @@ fn demo_runs_the_whole_pipeline_and_leaves_the_team_to_explore() {
         "ok: sh app.sh prints 'total: 0'",
         "Released v1.2.1",
         "Merged hotfix/checkout-500 into release/1.3",
-        "✓ 1 hotfix release checked: all in develop",
+        "✓ 1 hotfix release checked: all in origin/develop",
         "untested-edge-case",
     ] {
         assert!(all.contains(shown), "{shown:?} not shown:\n{all}");

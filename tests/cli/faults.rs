@@ -509,7 +509,7 @@ fn guard_killed_during_its_state_write_keeps_the_old_state_and_runs_again() {
         &t,
         &[
             "guard",
-            "next: a teammate runs `hotfix approve hotfix/login-500`",
+            "next: git push -u origin hotfix/login-500, then a teammate runs `hotfix approve hotfix/login-500`",
         ],
     );
 
@@ -556,6 +556,7 @@ fn approve_killed_before_the_push_pushes_the_same_approval_when_run_again() {
     assert_eq!(approvals(&rita), made, "a second approval was made");
     assert_eq!(approvals(&t.origin), made);
     keep.check(&rita);
+    t.author.forget_last_fetch();
     explained(&t, &["approved by Rita Reviewer", "next: hotfix test"]);
     let keep = Keep::plant(&t.author);
     nothing_lost(&t, &keep, &fix);

@@ -31,5 +31,6 @@ mod smoke;
 mod start;
 mod state;
 mod status;
+mod team;
 mod test_gate;
 mod verify_merged;

@@ -48,7 +48,7 @@ fn start_to_verify_merged_across_clones() {
     reviewer.git(&["fetch", "-q", "--tags", "origin"]);
     reviewer
         .hotfix(&["verify-merged"])
-        .fails(1, "1 hotfix release is missing from develop: v1.1.1");
+        .fails(1, "1 hotfix release is missing from origin/develop: v1.1.1");
 
     // merge-back, pushed; the hotfix is done
     t.hf(&["merge-back"]).ok();
@@ -60,7 +60,7 @@ fn start_to_verify_merged_across_clones() {
     let run = reviewer.hotfix(&["verify-merged"]).ok();
     assert_eq!(
         run.stdout,
-        "✓ 1 hotfix release checked: all in develop (1 merged, 0 cherry-picked)\n"
+        "✓ 1 hotfix release checked: all in origin/develop (1 merged, 0 cherry-picked)\n"
     );
     t.hf(&["verify-merged"]).ok();
 }

@@ -77,8 +77,9 @@ fn travels_through_the_remote_and_is_edited_without_force() {
         run.stderr
     );
     assert!(
-        run.stderr
-            .contains("Share it with `hotfix retro v1.0.1 --push`"),
+        run.stderr.contains(
+            "The review is only in this clone; share it with `hotfix retro v1.0.1 --push`"
+        ),
         "{}",
         run.stderr
     );

@@ -39,7 +39,10 @@ fn team(policy: Option<&str>) -> Team {
 }
 
 /// The review gate as the author's `status --json` reports it.
+/// The review gate as the author's `status` judges it, a while after the last status (which
+/// would otherwise not ask the remote again so soon).
 fn review_gate(repo: &Repo) -> serde_json::Value {
+    repo.forget_last_fetch();
     let json = repo.hotfix(&["status", "--json"]).ok().json();
     json["hotfix"]["gates"]
         .as_array()
@@ -264,9 +267,18 @@ fn a_new_commit_makes_the_approval_stale() {
         "{}",
         text.stdout
     );
+    // the new commit is only here: a teammate would review the old tree, so the push is next
     assert!(
+        text.stdout.contains(
+            "✗ the newest commit of hotfix/login-500 is only in this clone (not pushed to origin)"
+        ),
+        "{}",
         text.stdout
-            .contains("next: a teammate runs `hotfix approve hotfix/login-500`"),
+    );
+    assert!(
+        text.stdout.contains(
+            "next: git push origin hotfix/login-500, then a teammate runs `hotfix approve hotfix/login-500`"
+        ),
         "{}",
         text.stdout
     );

@@ -662,6 +662,12 @@ impl Repo {
             .0
     }
 
+    /// Forgets when hotfix last fetched (derived data in the git dir), as if the few seconds
+    /// in which `status` does not ask the remote again had passed.
+    pub fn forget_last_fetch(&self) {
+        let _ = std::fs::remove_file(self.git_dir().join("hotfix").join("last-fetch.json"));
+    }
+
     pub fn has_ref(&self, refname: &str) -> bool {
         self.git_try(&["rev-parse", "-q", "--verify", refname]).0
     }

@@ -25,6 +25,7 @@ fn passes_after_merge_back() {
         json,
         serde_json::json!({
             "development": "develop",
+            "checked_against": ["develop"],
             "checked": 1,
             "merged": 1,
             "cherry_picked": 0,
@@ -55,6 +56,7 @@ fn fails_for_a_release_never_merged_back_naming_it() {
         run.json(),
         serde_json::json!({
             "development": "develop",
+            "checked_against": ["develop"],
             "checked": 1,
             "merged": 0,
             "cherry_picked": 0,
@@ -143,7 +145,7 @@ fn runs_in_a_fresh_ci_clone_against_the_remote_development_branch() {
     ci.git(&["checkout", "-q", "--detach", "origin/main"]);
     assert!(!ci.branches().contains(&"develop".to_string()));
     ci.hotfix(&["verify-merged"])
-        .fails(1, "1 hotfix release is missing from develop: v1.1.1");
+        .fails(1, "1 hotfix release is missing from origin/develop: v1.1.1");
 
     t.hf(&["merge-back"]).ok();
     t.author.git(&["push", "-q", "origin", "develop"]);
@@ -195,5 +197,5 @@ fn a_shallow_clone_is_refused_with_how_to_fetch_everything() {
         "+refs/heads/develop:refs/remotes/origin/develop",
     ]);
     ci.hotfix(&["verify-merged"])
-        .fails(1, "1 hotfix release is missing from develop: v1.1.1");
+        .fails(1, "1 hotfix release is missing from origin/develop: v1.1.1");
 }
