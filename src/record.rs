@@ -48,6 +48,10 @@ pub struct Approver {
     /// The commit the forge's review was given for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// What the reviewer was shown before approving: `diff` (the whole diff) or `stat` (the diff
+    /// stat only). Absent in records written before approvals said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown: Option<String>,
 }
 
 impl Approver {
@@ -267,6 +271,7 @@ mod tests {
                 login: None,
                 url: None,
                 commit: None,
+                shown: Some("diff".into()),
             }],
             test: Some(TestResult {
                 passed: true,

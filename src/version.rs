@@ -47,9 +47,11 @@ fn parse_lenient(s: &str) -> Option<Version> {
     Some(Version::new(major.parse().ok()?, minor.parse().ok()?, 0))
 }
 
-/// True for a stable release (no pre-release part such as `-rc1`).
+/// True for a stable release: no pre-release part such as `-rc1`, and no build metadata such as
+/// `+ci` (semver orders `1.1.0+ci` after `1.1.0`, so a tag anyone can push would otherwise pass
+/// for the newest release and become a base).
 pub fn is_stable(v: &Version) -> bool {
-    v.pre.is_empty()
+    v.pre.is_empty() && v.build.is_empty()
 }
 
 /// The newest stable release among tags matching `pattern`, by semantic version.
@@ -104,6 +106,8 @@ mod tests {
         assert_eq!(version_of("v3.0.0", "*"), Some(Version::new(3, 0, 0)));
         assert_eq!(version_of("v1.5.0.1", "v*"), None);
         assert!(!is_stable(&version_of("v2.55.0-rc2", "v*").unwrap()));
+        assert!(!is_stable(&version_of("v1.1.0+ci", "v*").unwrap()));
+        assert!(is_stable(&version_of("v1.1.0", "v*").unwrap()));
     }
 
     #[test]

@@ -858,6 +858,7 @@ fn build_record(
                 login: None,
                 url: None,
                 commit: None,
+                shown: a.shown.map(|s| s.as_str().to_string()),
             })
             .collect()
     };

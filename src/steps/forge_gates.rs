@@ -574,6 +574,8 @@ pub fn record_approvers(
             login: Some(c.login),
             url: Some(c.url),
             commit: Some(c.commit),
+            // the forge showed the request's diff; hotfix cannot say how much of it
+            shown: None,
         })
         .collect())
 }

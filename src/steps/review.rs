@@ -8,6 +8,13 @@
 //!
 //! The author's side re-applies the self-approval rule when counting: an approval by someone who
 //! authored or committed on the branch does not count, even if it was written by hand.
+//!
+//! An approval is bound to the base its reviewer was shown the diff from as well as to the tree,
+//! and says what was shown (the whole diff, or its stat only): it counts only when its base is
+//! the one sealed at `start`. The reviewer's clone has no state, so there the base is the
+//! newest stable release tag in the branch's history **as the remote has its tags now** (a tag
+//! only in a clone, or with build metadata such as `v1.1.0+ci`, is never a base); when the
+//! author's sealed base is something else, the approval does not count and the author is told.
 
 use std::io::IsTerminal;
 
@@ -28,13 +35,51 @@ use crate::version;
 /// Where approvals live.
 pub const APPROVAL_REFS: &str = "refs/hotfix/approvals/";
 
-/// One reviewer's approval of one tree of a hotfix branch.
+/// The framing of the approvals this version writes. Version 1 (no `schema` key) recorded
+/// neither the base nor what was shown, so it counts for no hotfix; a later version (a signed
+/// approval, say) bumps it, and a reader counts only the versions it knows.
+pub const APPROVAL_SCHEMA: u32 = 2;
+
+fn schema_1() -> u32 {
+    1
+}
+
+/// What a reviewer was shown before approving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Shown {
+    /// The whole diff (stat and patch) through `git diff` on a terminal, paged as git pages.
+    Diff,
+    /// The diff stat only: not on a terminal, with `-q` or `--json`, or when `git diff` failed.
+    Stat,
+}
+
+impl Shown {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Shown::Diff => "diff",
+            Shown::Stat => "stat",
+        }
+    }
+}
+
+/// One reviewer's approval of one tree of a hotfix branch, from one base.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Approval {
+    #[serde(default = "schema_1")]
+    pub schema: u32,
     pub branch: String,
     pub tree: String,
     /// The commit the reviewer saw (any commit with the same tree ships the same code).
     pub commit: String,
+    /// The commit the reviewer was shown the diff from, and its tag.
+    #[serde(default)]
+    pub base: String,
+    #[serde(default)]
+    pub base_tag: Option<String>,
+    /// What the reviewer was shown; `None` only in a version 1 approval.
+    #[serde(default)]
+    pub shown: Option<Shown>,
     pub reviewer_name: String,
     pub reviewer_email: String,
     pub approved_at: jiff::Timestamp,
@@ -48,6 +93,14 @@ impl Approval {
 
     fn key(&self) -> String {
         email_key(&self.reviewer_email)
+    }
+
+    /// True when this approval is of `tree` from `base`, in a framing this version knows.
+    fn is_for(&self, tree: &str, base: &str) -> bool {
+        self.schema == APPROVAL_SCHEMA
+            && self.shown.is_some()
+            && self.tree == tree
+            && self.base == base
     }
 }
 
@@ -109,11 +162,18 @@ struct Tally {
     counted: Vec<Approval>,
     /// For this tree, by someone who authored or committed on the branch.
     own: Vec<Approval>,
-    /// The newest approval of an older tree by a reviewer who has not approved this one.
+    /// The newest approval of an older tree (or of this tree from another base) by a reviewer
+    /// who has not approved this one.
     stale: Option<Approval>,
 }
 
-fn tally(all: &[Approval], tree: Oid, people: &[CommitInfo], allow_self: bool) -> Tally {
+fn tally(
+    all: &[Approval],
+    tree: Oid,
+    base: &str,
+    people: &[CommitInfo],
+    allow_self: bool,
+) -> Tally {
     let tree = tree.to_string();
     let worked_on = |email: &str| {
         people
@@ -121,7 +181,7 @@ fn tally(all: &[Approval], tree: Oid, people: &[CommitInfo], allow_self: bool) -
             .any(|c| same_email(&c.author.email, email) || same_email(&c.committer.email, email))
     };
     let mut t = Tally::default();
-    for a in all.iter().filter(|a| a.tree == tree) {
+    for a in all.iter().filter(|a| a.is_for(&tree, base)) {
         if t.counted
             .iter()
             .chain(&t.own)
@@ -137,7 +197,7 @@ fn tally(all: &[Approval], tree: Oid, people: &[CommitInfo], allow_self: bool) -
     }
     t.stale = all
         .iter()
-        .filter(|a| a.tree != tree)
+        .filter(|a| !a.is_for(&tree, base))
         .filter(|a| {
             !t.counted
                 .iter()
@@ -196,9 +256,11 @@ pub fn evaluate(ctx: &Ctx, h: &Hotfix, tip: Oid, tree: Oid) -> Result<GateView> 
     let need = h.policy.review.approvals.max(1) as usize;
     let allow_self = h.policy.review.allow_self_approval;
     let people = branch_commits(ctx, h, tip)?;
+    let base = &h.base_commit;
     let mut t = tally(
         &read_approvals(&ctx.repo, &h.branch)?,
         tree,
+        base,
         &people,
         allow_self,
     );
@@ -209,6 +271,7 @@ pub fn evaluate(ctx: &Ctx, h: &Hotfix, tip: Oid, tree: Oid) -> Result<GateView> 
         t = tally(
             &read_approvals(&ctx.repo, &h.branch)?,
             tree,
+            base,
             &people,
             allow_self,
         );
@@ -246,11 +309,7 @@ pub fn evaluate(ctx: &Ctx, h: &Hotfix, tip: Oid, tree: Oid) -> Result<GateView> 
         ));
     }
     if let Some(a) = &t.stale {
-        let commit = Oid::from_str(&a.commit).map(short).unwrap_or_default();
-        parts.push(format!(
-            "approval by {} is for an older tree ({commit}); ask for a new review",
-            a.reviewer_name
-        ));
+        parts.push(stale_reason(a, &tree_s, h));
     }
     if !t.own.is_empty() {
         let who: Vec<&str> = t.own.iter().map(|a| a.reviewer_name.as_str()).collect();
@@ -266,6 +325,33 @@ pub fn evaluate(ctx: &Ctx, h: &Hotfix, tip: Oid, tree: Oid) -> Result<GateView> 
         reason,
         next,
     })
+}
+
+/// Why an approval by a reviewer does not count for `tree` of `h`: another tree, another base,
+/// or a framing that does not say what was shown.
+fn stale_reason(a: &Approval, tree: &str, h: &Hotfix) -> String {
+    let who = &a.reviewer_name;
+    if a.tree != tree {
+        let commit = Oid::from_str(&a.commit).map(short).unwrap_or_default();
+        return format!("approval by {who} is for an older tree ({commit}); ask for a new review");
+    }
+    if a.schema != APPROVAL_SCHEMA || a.shown.is_none() {
+        return format!(
+            "approval by {who} was made by an older hotfix that did not record its base or what was shown; ask for a new review"
+        );
+    }
+    let label = |tag: &Option<String>, commit: &str| {
+        let id = Oid::from_str(commit).map_or_else(|_| commit.to_string(), short);
+        match tag {
+            Some(t) => format!("{t} ({id})"),
+            None => id,
+        }
+    };
+    format!(
+        "approval by {who} was shown the diff from {}, not from this hotfix's base {}; ask for a new review",
+        label(&a.base_tag, &a.base),
+        label(&h.base_tag, &h.base_commit)
+    )
 }
 
 /// The approvals that count for `tree` (distinct reviewers, none of them an author of the fix
@@ -289,6 +375,7 @@ pub fn approvals_for(ctx: &Ctx, h: &Hotfix, tree: Oid, fetch: bool) -> Result<Ve
     Ok(tally(
         &read_approvals(&ctx.repo, &h.branch)?,
         tree,
+        &h.base_commit,
         &people,
         h.policy.review.allow_self_approval,
     )
@@ -301,6 +388,8 @@ struct Target {
     branch: String,
     tip: Oid,
     base: Oid,
+    /// The release tag the base is, when it is one.
+    base_tag: Option<String>,
     /// How the base is described to the reviewer ("v1.1.0", "merge base with main").
     base_label: String,
     policy: Config,
@@ -371,6 +460,21 @@ pub fn approve(ctx: &Ctx, args: &ApproveArgs) -> Result<()> {
         .find(|a| a.tree == tree.to_string() && same_email(&a.reviewer_email, &me.email));
     let mut guard_report = None;
     let approval = match existing {
+        // an approval is never replaced, and this one says something else than this review would
+        Some(a) if !a.is_for(&tree.to_string(), &target.base.to_string()) => {
+            let base = if a.base.is_empty() {
+                "an unrecorded base".to_string()
+            } else {
+                Oid::from_str(&a.base).map_or_else(|_| a.base.clone(), short)
+            };
+            return Err(Refusal::usage(format!(
+                "you approved tree {} of {branch} before, from {base}, and {refname} is never replaced; this review is from {}",
+                short(tree),
+                target.base_label
+            ))
+            .hint("if the author's base differs, the author starts the fix again from a release tag the remote has; nothing was recorded")
+            .into());
+        }
         Some(a) => {
             ui.status(format!(
                 "You already approved tree {} of {branch} ({}).",
@@ -380,7 +484,8 @@ pub fn approve(ctx: &Ctx, args: &ApproveArgs) -> Result<()> {
             a
         }
         None => {
-            guard_report = Some(show(ctx, &target, &commits, tree)?);
+            let (report, shown) = show(ctx, &target, &commits, tree)?;
+            guard_report = Some(report);
             let question = format!("Approve tree {} of {branch}?", short(tree));
             if !ui.confirm(&question, "--yes")? {
                 return Err(Refusal::gate(format!(
@@ -392,7 +497,7 @@ pub fn approve(ctx: &Ctx, args: &ApproveArgs) -> Result<()> {
                 ))
                 .into());
             }
-            record(repo, branch, target.tip, tree, &me, &refname)?
+            record(repo, &target, tree, shown, &me, &refname)?
         }
     };
 
@@ -447,16 +552,20 @@ pub fn approve(ctx: &Ctx, args: &ApproveArgs) -> Result<()> {
 
 fn record(
     repo: &Repo,
-    branch: &str,
-    tip: Oid,
+    target: &Target,
     tree: Oid,
+    shown: Shown,
     me: &Identity,
     refname: &str,
 ) -> Result<Approval> {
     let approval = Approval {
-        branch: branch.to_string(),
+        schema: APPROVAL_SCHEMA,
+        branch: target.branch.clone(),
         tree: tree.to_string(),
-        commit: tip.to_string(),
+        commit: target.tip.to_string(),
+        base: target.base.to_string(),
+        base_tag: target.base_tag.clone(),
+        shown: Some(shown),
         reviewer_name: me.name.clone(),
         reviewer_email: me.email.clone(),
         approved_at: jiff::Timestamp::now(),
@@ -490,23 +599,31 @@ fn push_approval(ctx: &Ctx, remote: &str, refname: &str, branch: &str) -> Result
     .into())
 }
 
-/// Shows the reviewer what they approve: the commits, the diff (paged on a terminal, else its
-/// stat) and the guard's numbers and flags. With `--json` nothing is printed; the guard report
-/// goes into the JSON instead.
-fn show(ctx: &Ctx, target: &Target, commits: &[CommitInfo], tree: Oid) -> Result<GuardReport> {
+/// Shows the reviewer what they approve: the commits, the diff (the whole diff, paged, on a
+/// terminal; else its stat) and the guard's numbers and flags; returns what was shown. No flag
+/// hides the stat: with `-q` it goes to stdout anyway, with `--json` to stderr (stdout is the
+/// JSON), so nobody approves without at least the stat in front of them.
+fn show(
+    ctx: &Ctx,
+    target: &Target,
+    commits: &[CommitInfo],
+    tree: Oid,
+) -> Result<(GuardReport, Shown)> {
     let ui = ctx.ui;
     let repo = &ctx.repo;
     let report = guard::analyze(repo, target.base, target.tip, &target.policy.guard)?;
+    let plural = if commits.len() == 1 { "" } else { "s" };
+    let heading = format!(
+        "{} {}: {} commit{plural} on top of {}, tree {}",
+        ui.bold("Review"),
+        ui.bold(&target.branch),
+        commits.len(),
+        target.base_label,
+        short(tree)
+    );
+    let mut shown = Shown::Stat;
     if !ui.json && !ui.quiet {
-        let plural = if commits.len() == 1 { "" } else { "s" };
-        ui.print(format!(
-            "{} {}: {} commit{plural} on top of {}, tree {}",
-            ui.bold("Review"),
-            ui.bold(&target.branch),
-            commits.len(),
-            target.base_label,
-            short(tree)
-        ));
+        ui.print(heading);
         for c in commits {
             ui.print(format!(
                 "  {} {} ({} <{}>)",
@@ -518,13 +635,27 @@ fn show(ctx: &Ctx, target: &Target, commits: &[CommitInfo], tree: Oid) -> Result
         }
         ui.print("");
         if ui.interactive && std::io::stdout().is_terminal() {
-            page_diff(ctx, target)?;
+            if page_diff(ctx, target)? {
+                shown = Shown::Diff;
+            }
         } else {
             ui.print(repo.diff_stat(target.base, target.tip)?.trim_end());
         }
         ui.print("");
         guard::render(ui, &report);
         ui.print("");
+    } else {
+        let text = format!(
+            "{heading}\n{}",
+            repo.diff_stat(target.base, target.tip)?.trim_end()
+        );
+        if ui.json {
+            // a closed stderr is no reason to fail; the JSON says what was shown
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr().lock(), "{text}");
+        } else {
+            ui.data(text);
+        }
     }
     if report.over_files || report.over_lines {
         ui.warn(format!(
@@ -532,12 +663,12 @@ fn show(ctx: &Ctx, target: &Target, commits: &[CommitInfo], tree: Oid) -> Result
             report.totals.files, report.totals.lines
         ));
     }
-    Ok(report)
+    Ok((report, shown))
 }
 
 /// `git diff --stat --patch base tip` through the git program, so the user's pager and diff
-/// settings apply.
-fn page_diff(ctx: &Ctx, target: &Target) -> Result<()> {
+/// settings apply. False when it failed and only the stat was shown.
+fn page_diff(ctx: &Ctx, target: &Target) -> Result<bool> {
     let mut cmd = ctx.repo.git_command()?;
     cmd.arg("diff");
     if !console::colors_enabled() {
@@ -551,8 +682,9 @@ fn page_diff(ctx: &Ctx, target: &Target) -> Result<()> {
         ctx.ui.warn("`git diff` failed; this is what changed:");
         ctx.ui
             .print(ctx.repo.diff_stat(target.base, target.tip)?.trim_end());
+        return Ok(false);
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Finds the branch to approve and its base.
@@ -600,6 +732,7 @@ fn find_target(ctx: &Ctx, state: &State, name: Option<&str>) -> Result<Target> {
             branch: h.branch.clone(),
             tip,
             base,
+            base_tag: h.base_tag.clone(),
             base_label: h.base_tag.clone().unwrap_or_else(|| short(base)),
             policy: h.policy.clone(),
             remote,
@@ -662,11 +795,12 @@ fn find_target(ctx: &Ctx, state: &State, name: Option<&str>) -> Result<Target> {
             short(published)
         ));
     }
-    let (base, base_label) = find_base(ctx, tip, &policy, remote.as_deref(), &branch)?;
+    let (base, base_tag, base_label) = find_base(ctx, tip, &policy, remote.as_deref(), &branch)?;
     Ok(Target {
         branch,
         tip,
         base,
+        base_tag,
         base_label,
         policy,
         remote,
@@ -709,30 +843,48 @@ fn find_branch(
 }
 
 /// Where a branch seen without state starts: the newest stable production tag in its history,
-/// else its merge base with the development branch.
+/// as the remote has its tags NOW (fetched, pruned: a tag pushed and deleted again, or made
+/// only in a clone, is no base; with no remote, the tags here), else its merge base with the
+/// development branch. A remote whose tags cannot be read is a refusal: the base could not be
+/// checked.
 fn find_base(
     ctx: &Ctx,
     tip: Oid,
     policy: &Config,
     remote: Option<&str>,
     branch: &str,
-) -> Result<(Oid, String)> {
+) -> Result<(Oid, Option<String>, String)> {
     let repo = &ctx.repo;
     let pattern = &policy.release.tag_pattern;
-    let mut tags: Vec<_> = repo
-        .tag_names(pattern)?
+    let named: Vec<(String, Oid)> = match remote {
+        Some(r) => repo.remote_tags(r).map_err(|e| {
+            Refusal::usage(format!(
+                "cannot check where {branch} starts: the release tags of {r} could not be read ({e:#})"
+            ))
+            .hint(format!(
+                "approve when {r} is reachable: the diff shown starts at a release the remote has; nothing was recorded"
+            ))
+        })?,
+        None => {
+            let mut out = Vec::new();
+            for name in repo.tag_names(pattern)? {
+                if let Some(c) = repo.tag_commit(&name)? {
+                    out.push((name, c));
+                }
+            }
+            out
+        }
+    };
+    let mut tags: Vec<_> = named
         .into_iter()
-        .filter_map(|name| version::version_of(&name, pattern).map(|v| (v, name)))
-        .filter(|(v, _)| version::is_stable(v))
+        .filter_map(|(name, c)| version::version_of(&name, pattern).map(|v| (v, name, c)))
+        .filter(|(v, _, _)| version::is_stable(v))
         .collect();
     tags.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.len().cmp(&b.1.len())));
-    for (_, name) in &tags {
-        let Some(commit) = repo.tag_commit(name)? else {
-            continue;
-        };
+    for (_, name, commit) in &tags {
         // a tag on the tip itself is the release of this fix, not its base
-        if commit != tip && repo.is_ancestor(commit, tip)? {
-            return Ok((commit, name.clone()));
+        if *commit != tip && repo.is_ancestor(*commit, tip)? {
+            return Ok((*commit, Some(name.clone()), name.clone()));
         }
     }
     let development = if policy.branches.development.is_empty() {
@@ -754,7 +906,11 @@ fn find_base(
             ctx.ui.warn(format!(
                 "no release tag matching `{pattern}` is in the history of {branch}; reviewing it against its merge base with {dev}"
             ));
-            return Ok((base, format!("the merge base with {dev} ({})", short(base))));
+            return Ok((
+                base,
+                None,
+                format!("the merge base with {dev} ({})", short(base)),
+            ));
         }
     }
     Err(Refusal::usage(format!(

@@ -324,3 +324,174 @@ fn without_the_remote_the_fallback_is_refused_with_a_sentence() {
     t.refused(&["test"], 1, "no test command is configured");
     local_command_never_ran(&t);
 }
+
+// ---- item 2: the reviewer's view is computed from the base, not from tags anyone can push ---
+
+/// The team released, the author's hotfix started from v1.1.0 (or `from`), a backdoor commit,
+/// the tag `tag` pushed on it (when given), then a one-line fix; the branch pushed. And a
+/// reviewer's clone, made after all that was pushed.
+fn backdoor_then_fix(tag: Option<&str>, from: Option<&str>) -> (Team, Repo, String) {
+    let t = Team::released(DEPLOY_POLICY);
+    let start = |extra: &[&str]| {
+        let args: Vec<&str> = start_args("login-500", extra);
+        t.hf(&args).ok();
+    };
+    let backdoor = if let Some(from) = from {
+        // the backdoor and its tag first, on a side branch; the hotfix starts from that tag
+        t.author.git(&["switch", "-q", "-c", "side", "v1.1.0"]);
+        let b = t
+            .author
+            .commit_file("backdoor.txt", "evil\n", "Tidy the build");
+        t.author.git(&["tag", from, &b]);
+        t.author.git(&["push", "-q", "origin", from]);
+        t.author.git(&["switch", "-q", "develop"]);
+        start(&["--from", from]);
+        b
+    } else {
+        start(&[]);
+        let b = t
+            .author
+            .commit_file("backdoor.txt", "evil\n", "Tidy the build");
+        if let Some(tag) = tag {
+            t.author.git(&["tag", tag, &b]);
+            t.author.git(&["push", "-q", "origin", tag]);
+        }
+        b
+    };
+    t.fix(
+        "line 1\nversion 1.1\nline 3 fixed\n",
+        "Fix the checkout 500",
+    );
+    t.author.git(&["push", "-q", "origin", HOTFIX_BRANCH]);
+    let reviewer = t.env.clone_of(&t.origin, "reviewer", REVIEWER);
+    (t, reviewer, backdoor)
+}
+
+/// The reviewer approves and pushes; returns the JSON and stderr.
+fn review(reviewer: &Repo, extra: &[&str]) -> (serde_json::Value, String) {
+    let mut args = vec!["approve", HOTFIX_BRANCH, "--yes", "--push", "--json"];
+    args.extend_from_slice(extra);
+    let run = reviewer.hotfix(&args).ok();
+    (run.json(), run.stderr)
+}
+
+#[test]
+fn a_pushed_build_metadata_tag_on_a_backdoor_is_not_the_reviewers_base() {
+    let (t, reviewer, _) = backdoor_then_fix(Some("v1.1.0+ci"), None);
+    let (json, stderr) = review(&reviewer, &[]);
+    // shown from the real release: both commits, the backdoor's file in the stat
+    assert!(
+        stderr.contains("2 commits on top of v1.1.0, tree"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("backdoor.txt"), "{stderr}");
+    assert_eq!(json["base"], t.author.rev("v1.1.0^{commit}"));
+    assert_eq!(json["base_tag"], "v1.1.0");
+    // and it is the base the author's start sealed: the approval counts there
+    t.hf(&["test"]).ok();
+    t.hf(&["deploy"]).ok();
+    let record = t.author.tag_record("v1.1.1");
+    assert_eq!(record["commits"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn a_release_tag_deleted_on_the_remote_but_still_in_the_reviewers_clone_is_not_the_base() {
+    let (t, reviewer, _) = backdoor_then_fix(Some("v1.1.1"), None);
+    // the reviewer fetched while the tag was there; the author deletes it on the remote
+    reviewer.git(&["fetch", "-q", "--tags", "origin"]);
+    assert!(reviewer.has_tag("v1.1.1"));
+    t.author
+        .git(&["push", "-q", "origin", "--delete", "refs/tags/v1.1.1"]);
+    let (json, stderr) = review(&reviewer, &[]);
+    assert!(
+        stderr.contains("2 commits on top of v1.1.0, tree"),
+        "{stderr}"
+    );
+    assert_eq!(json["base_tag"], "v1.1.0");
+    assert!(
+        reviewer.has_tag("v1.1.1"),
+        "the reviewer's own tags are left alone"
+    );
+}
+
+#[test]
+fn an_approval_from_another_base_than_the_sealed_one_does_not_count() {
+    // the author starts from the pushed build-metadata tag itself: the sealed base is the
+    // backdoor, the reviewer is shown the diff from v1.1.0
+    let (t, reviewer, backdoor) = backdoor_then_fix(None, Some("v1.1.0+ci"));
+    let entry = t.author.state_entry(HOTFIX_BRANCH).unwrap();
+    assert_eq!(entry["base_commit"].as_str(), Some(backdoor.as_str()));
+    let (json, stderr) = review(&reviewer, &[]);
+    assert!(stderr.contains("on top of v1.1.0, tree"), "{stderr}");
+    assert_eq!(json["base_tag"], "v1.1.0");
+    t.hf(&["test"]).ok();
+    // (the refusal fetched the approval; nothing else changed)
+    let run = t.hf(&["deploy"]).fails(1, "deploy refused");
+    assert!(t.log("deploy.log").is_empty());
+    assert!(
+        run.stderr.contains("was shown the diff from v1.1.0 (")
+            && run.stderr.contains("not from this hotfix's base v1.1.0+ci"),
+        "{}",
+        run.stderr
+    );
+    assert!(!t.author.has_tag("v1.1.1"));
+}
+
+#[test]
+fn the_reviewer_refuses_when_the_remotes_tags_cannot_be_read() {
+    let (t, reviewer, _) = backdoor_then_fix(Some("v1.1.0+ci"), None);
+    reviewer.refused_env(
+        &["--offline", "approve", HOTFIX_BRANCH, "--yes"],
+        &[],
+        2,
+        "cannot check where hotfix/login-500 starts",
+    );
+    assert!(
+        t.origin
+            .git(&["for-each-ref", "refs/hotfix/approvals"])
+            .is_empty()
+    );
+}
+
+// ---- item 6: an approval records what its reviewer was shown -------------------------------
+
+#[test]
+fn no_flag_hides_the_diff_stat_and_the_approval_and_release_say_what_was_shown() {
+    let (t, reviewer, _) = backdoor_then_fix(None, None);
+    // --quiet: the stat still reaches the reviewer, on stdout
+    let run = reviewer
+        .hotfix(&["approve", HOTFIX_BRANCH, "--yes", "--push", "--quiet"])
+        .ok();
+    assert!(
+        run.stdout.contains("app.txt") && run.stdout.contains("backdoor.txt"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("on top of v1.1.0"), "{}", run.stdout);
+    let blob = t.origin.git(&[
+        "for-each-ref",
+        "--format=%(objectname)",
+        "refs/hotfix/approvals",
+    ]);
+    let approval: serde_json::Value =
+        serde_json::from_str(&t.origin.git(&["cat-file", "-p", blob.trim()])).unwrap();
+    assert_eq!(approval["shown"], "stat");
+    assert_eq!(approval["schema"], 2);
+    // the release record carries it
+    t.hf(&["test"]).ok();
+    t.hf(&["deploy"]).ok();
+    let record = t.author.tag_record("v1.1.1");
+    assert_eq!(record["approvers"][0]["email"], REVIEWER.1);
+    assert_eq!(record["approvers"][0]["shown"], "stat");
+}
+
+#[test]
+fn with_json_the_stat_goes_to_stderr_and_the_json_says_what_was_shown() {
+    let (_t, reviewer, _) = backdoor_then_fix(None, None);
+    let (json, stderr) = review(&reviewer, &["--quiet"]);
+    assert!(
+        stderr.contains("app.txt") && stderr.contains("backdoor.txt"),
+        "{stderr}"
+    );
+    assert_eq!(json["shown"], "stat");
+}

@@ -203,9 +203,13 @@ fn an_approval_written_by_hand_by_the_author_does_not_count() {
     let t = team(None);
     let tree = t.author.rev("HEAD^{tree}");
     let record = serde_json::json!({
+        "schema": 2,
         "branch": BRANCH,
         "tree": tree,
         "commit": t.author.head(),
+        "base": t.author.rev("v1.1.0^{commit}"),
+        "base_tag": "v1.1.0",
+        "shown": "diff",
         "reviewer_name": "Ann Author",
         "reviewer_email": "ann@example.com",
         "approved_at": "2026-01-15T10:00:00Z",
@@ -376,10 +380,25 @@ fn status_works_offline() {
     assert_eq!(gates[1]["gate"], "review");
     assert_eq!(gates[1]["passed"], false);
 
-    // --push with the remote unreachable keeps the approval and says so.
+    // In a reviewer's clone, the base cannot be checked against the remote's release tags:
+    // nothing is recorded.
+    t.reviewer.refused_env(
+        &["approve", BRANCH, "--push", "--yes"],
+        &[],
+        2,
+        "cannot check where hotfix/login-500 starts: the release tags of origin could not be read",
+    );
+    // In the author's clone (the base is sealed there), --push with the remote unreachable
+    // keeps the approval and says so.
     let run = t
-        .reviewer
-        .hotfix(&["approve", BRANCH, "--push", "--yes"])
+        .author
+        .hotfix_env(
+            &["approve", "--push", "--yes"],
+            &[
+                ("GIT_AUTHOR_NAME", REVIEWER.0),
+                ("GIT_AUTHOR_EMAIL", REVIEWER.1),
+            ],
+        )
         .fails(2, "could not be pushed to origin");
     assert!(run.stderr.contains("--push` again"), "{}", run.stderr);
 }
