@@ -122,47 +122,37 @@ impl Repo {
     }
 
     /// The remote's tags as it has them now, each with the commit it names: fetched into
-    /// `refs/hotfix-remote/<remote>/base-tags/` (with `--prune`, in case a killed run left some), read,
-    /// and deleted again, so a tag deleted on the remote is not among them, nor one that exists
-    /// only in this clone. That namespace is outside `refs/tags/` and `refs/hotfix/`: local tags
-    /// are untouched and nothing there is ever pushed.
+    /// `refs/hotfix-remote/<remote>/base-tags/`, read, and deleted again (and any a killed run left
+    /// deleted first), so a tag deleted on the remote is not among them, nor one that exists
+    /// only in this clone. That namespace is outside `refs/tags/` and `refs/hotfix/`: local
+    /// tags are untouched and nothing there is ever pushed.
     pub fn remote_tags(&self, remote: &str) -> Result<Vec<(String, Oid)>> {
         let prefix = format!("refs/hotfix-remote/{remote}/base-tags/");
-        let spec = format!("+refs/tags/*:{prefix}*");
-        let args = [
-            "-c",
-            "maintenance.auto=false",
-            "-c",
-            "fetch.recurseSubmodules=false",
-            "fetch",
-            "--quiet",
-            "--no-write-fetch-head",
-            "--no-tags",
-            "--prune",
-            "--",
-            remote,
-            &spec,
-        ];
-        self.run_network(&args, FETCH_TIMEOUT)
+        let scratch = |repo: &Self| -> Result<Vec<(String, Option<Oid>)>> {
+            let glob = format!("{prefix}*");
+            let mut out = Vec::new();
+            for r in repo
+                .repo
+                .references_glob(&glob)
+                .with_context(|| format!("could not list {glob}"))?
+            {
+                let r = r.context("could not read a reference")?;
+                let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
+                out.push((name, r.peel_to_commit().ok().map(|c| c.id())));
+            }
+            for (name, _) in &out {
+                repo.delete_ref(name)?;
+            }
+            Ok(out)
+        };
+        scratch(self)?;
+        self.fetch_records(remote, &[&format!("+refs/tags/*:{prefix}*")])
             .with_context(|| format!("could not read the tags of {remote}"))?;
-        let glob = format!("{prefix}*");
-        let mut out = Vec::new();
-        for r in self
-            .repo
-            .references_glob(&glob)
-            .with_context(|| format!("could not list {glob}"))?
-        {
-            let r = r.context("could not read a reference")?;
-            let name = String::from_utf8_lossy(r.name_bytes());
-            let (Some(tag), Ok(commit)) = (name.strip_prefix(&prefix), r.peel_to_commit()) else {
-                continue;
-            };
-            out.push((tag.to_string(), commit.id()));
-        }
-        for (tag, _) in &out {
-            self.delete_ref(&format!("{prefix}{tag}"))?;
-        }
-        Ok(out)
+        // a tag of a tree or a blob names no commit: no release
+        Ok(scratch(self)?
+            .into_iter()
+            .filter_map(|(name, commit)| Some((name.strip_prefix(&prefix)?.to_string(), commit?)))
+            .collect())
     }
 
     /// `git push <remote> <refspec>…`, never forced.
