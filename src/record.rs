@@ -220,11 +220,19 @@ impl ReleaseRecord {
 }
 
 /// Free text as one line for the human part of the tag message: line breaks and every other
-/// control character become spaces, so that nothing a person typed can make a line of its own.
+/// control character become spaces, so that nothing a person typed can make a line of its own;
+/// so do the bidirectional controls, which could make a line read other than it is.
 pub fn one_line(text: &str) -> String {
     text.chars()
         .map(|c| {
-            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+            if c.is_control()
+                || matches!(
+                    c,
+                    '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
+                )
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)
+            {
                 ' '
             } else {
                 c

@@ -988,11 +988,13 @@ fn tagged_release(ctx: &Ctx, h: &Hotfix, d: &DeployRecord) -> Result<(Oid, Relea
         .map(|g| format!("{} ({})", g.gate, g.reason))
         .collect();
     if !failing.is_empty() {
-        return Err(refuse(format!(
-            "the gates do not pass for the tagged tree {}: {}",
+        return Err(Refusal::gate(format!(
+            "finishing the release {tag} refused: the gates do not pass for the tagged tree {}: {}; nothing was moved, pushed or notified",
             short(tree),
             failing.join("; ")
-        )));
+        ))
+        .hint("`hotfix status` says what each gate needs; once they pass, `hotfix deploy` finishes the release without deploying again")
+        .into());
     }
     Ok((commit, record))
 }
