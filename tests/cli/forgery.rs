@@ -495,3 +495,31 @@ fn with_json_the_stat_goes_to_stderr_and_the_json_says_what_was_shown() {
     );
     assert_eq!(json["shown"], "stat");
 }
+
+// ---- item 1: the other records are read only where hotfix writes them ----------------------
+
+#[test]
+fn a_not_code_record_copied_under_another_name_counts_once() {
+    let t = Team::released(DEPLOY_POLICY);
+    t.hf(&[
+        "start",
+        "stale-cdn",
+        "--not-code",
+        "--summary",
+        "Stale prices were the CDN cache",
+    ])
+    .ok();
+    let listed = t.author.git(&[
+        "for-each-ref",
+        "--format=%(objectname) %(refname)",
+        "refs/hotfix/not-code",
+    ]);
+    let (blob, _) = listed.trim().split_once(' ').unwrap();
+    // the same blob under names `start --not-code` would never give it
+    for name in ["other-1", "stale-cdn-1", "stale-cdn-x"] {
+        t.author
+            .git(&["update-ref", &format!("refs/hotfix/not-code/{name}"), blob]);
+    }
+    let stats = t.hf(&["stats", "--json"]).ok().json();
+    assert_eq!(stats["not_code"]["count"], 1, "{stats}");
+}
