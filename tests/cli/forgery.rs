@@ -523,3 +523,28 @@ fn a_not_code_record_copied_under_another_name_counts_once() {
     let stats = t.hf(&["stats", "--json"]).ok().json();
     assert_eq!(stats["not_code"]["count"], 1, "{stats}");
 }
+
+#[test]
+fn an_approval_copied_to_the_ref_of_another_tree_does_not_count() {
+    let t = Team::new();
+    t.approve();
+    let listed = t.author.git(&[
+        "for-each-ref",
+        "--format=%(objectname) %(refname)",
+        "refs/hotfix/approvals",
+    ]);
+    let (blob, refname) = listed.trim().split_once(' ').unwrap();
+    let old_tree = tree(&t.author, "HEAD");
+    // a new tree after the review, and the old approval put where one of it would be
+    t.fix(
+        "line 1\nversion 1.1\nline 3 fixed again\n",
+        "Change after review",
+    );
+    let new_tree = tree(&t.author, "HEAD");
+    let copied = refname.replace(&old_tree, &new_tree);
+    t.author.git(&["update-ref", &copied, blob]);
+    let status = t.hf(&["status", "--json"]).ok().json();
+    let review = &status["hotfix"]["gates"][1];
+    assert_eq!(review["gate"], "review");
+    assert_eq!(review["passed"], false, "{review}");
+}
