@@ -219,8 +219,20 @@ impl Repo {
     }
 
     /// Every ref with its target: a fingerprint to prove a command changed nothing.
+    /// Every ref and what it points at, leaving out `refs/hotfix-remote/`: the mirror of the
+    /// remote's records that history commands refresh (derived data, like a remote-tracking
+    /// branch after a fetch), not something a command may be said to have changed.
     pub fn refs(&self) -> String {
         self.git(&["for-each-ref", "--format=%(refname) %(objectname)"])
+            .lines()
+            .filter(|l| !l.starts_with("refs/hotfix-remote/"))
+            .map(|l| {
+                format!(
+                    "{l}
+"
+                )
+            })
+            .collect()
     }
 
     pub fn git_dir(&self) -> PathBuf {
