@@ -404,6 +404,12 @@ impl Repo {
         Ok(())
     }
 
+    /// Removes the switch journal of a start that was given up (`abort`): nothing resumes from
+    /// it any more.
+    pub fn forget_switch_journal(&self) {
+        journal::Journal::remove(self.repo.path());
+    }
+
     /// The commit of local branch `branch`, once it is sure a switch there can begin: the
     /// branch is not checked out in another worktree (libgit2 would refuse only at
     /// `set_head`, after changing the files). The caller then claims the index

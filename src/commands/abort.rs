@@ -126,6 +126,10 @@ pub fn abort(ctx: &Ctx, args: &AbortArgs) -> Result<()> {
         s.hotfixes.remove(&h.branch);
         Ok(())
     })?;
+    // The switch journal speaks only of this start's switch: with the entry gone (the files
+    // put back, or never changed because the kill came before the first write, or left as
+    // they are with --force) nothing can resume from it.
+    repo.forget_switch_journal();
     // only after the entry is gone: a seal without an entry is harmless, the reverse is not
     if let Err(e) = crate::seal::unseal(repo, &h.branch) {
         ctx.ui.warn(format!("{e:#}"));
