@@ -34,3 +34,4 @@ mod status;
 mod team;
 mod test_gate;
 mod verify_merged;
+mod version_files;
