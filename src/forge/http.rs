@@ -24,6 +24,8 @@ const MAX_RATE_WAIT: Duration = Duration::from_secs(60);
 const RATE_RETRIES: u32 = 3;
 /// Pages followed at most (100 items each): a list longer than that is not a hotfix's.
 const MAX_PAGES: usize = 50;
+/// The longest git's credential helper may take (or the request timeout, when shorter).
+const CREDENTIAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest answer read (a page of 100 reviews is a few hundred KiB).
 const MAX_BODY: u64 = 16 * 1024 * 1024;
 
@@ -167,11 +169,7 @@ impl<'a> Client<'a> {
         names: Names,
         extra_headers: Vec<(&'static str, &'static str)>,
     ) -> Client<'a> {
-        let timeout = std::env::var("HOTFIX_FORGE_TIMEOUT")
-            .ok()
-            .and_then(|t| crate::config::parse_duration(&t))
-            .filter(|d| !d.is_zero())
-            .unwrap_or(DEFAULT_TIMEOUT);
+        let timeout = request_timeout();
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .https_only(api.https)
@@ -419,6 +417,15 @@ impl<'a> Client<'a> {
     }
 }
 
+/// How long one request may take: `HOTFIX_FORGE_TIMEOUT`, else 30 s.
+fn request_timeout() -> Duration {
+    std::env::var("HOTFIX_FORGE_TIMEOUT")
+        .ok()
+        .and_then(|t| crate::config::parse_duration(&t))
+        .filter(|d| !d.is_zero())
+        .unwrap_or(DEFAULT_TIMEOUT)
+}
+
 /// How long to wait when the answer is a rate limit: 429, or 403 with no requests left
 /// (GitHub's primary limit). `retry-after` (seconds) first, then the reset time.
 fn rate_limited(status: u16, header: &dyn Fn(&str) -> Option<String>) -> Option<Duration> {
@@ -525,6 +532,8 @@ fn credential_fill(repo: &crate::git::Repo, protocol: &str, host: &str) -> Resul
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
+    // its own process group: a helper that hangs is killed with git, not left behind
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let Ok(mut child) = cmd.spawn() else {
         return Ok(None);
     };
@@ -544,11 +553,12 @@ fn credential_fill(repo: &crate::git::Repo, protocol: &str, host: &str) -> Resul
     loop {
         match child.try_wait() {
             Ok(Some(_)) => break,
-            Ok(None) if started.elapsed() < Duration::from_secs(10) => {
+            Ok(None) if started.elapsed() < CREDENTIAL_TIMEOUT.min(request_timeout()) => {
                 std::thread::sleep(Duration::from_millis(10));
             }
             _ => {
-                let _ = child.kill();
+                // SAFETY: kill(2) of the process group of our own child, not reaped yet
+                unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
                 let _ = child.wait();
                 return Ok(None);
             }

@@ -973,3 +973,46 @@ fn hotfix_approve_refuses_when_the_forge_reviews() {
             .is_empty()
     );
 }
+
+#[test]
+fn a_credential_helper_that_hangs_is_killed_with_all_it_started() {
+    let s = StandIn::start();
+    let t = github_team(&s, true, false, &[]);
+    let pid_file = t.out.join("helper.pid");
+    t.author.git(&[
+        "config",
+        "credential.helper",
+        &format!(
+            "!f() {{ echo $$ > '{}'; sleep 30; }}; f",
+            pid_file.display()
+        ),
+    ]);
+    let run = t
+        .hf_env(&["status"], &[("HOTFIX_FORGE_TIMEOUT", "500ms")])
+        .code(2);
+    assert!(
+        run.stderr.contains("no GitHub token for 127.0.0.1"),
+        "{}",
+        run.stderr
+    );
+    let pid = std::fs::read_to_string(&pid_file).expect("the helper ran");
+    // the helper's shell waits for its sleep: it ends only if the whole group was killed (a
+    // zombie waiting for init to reap it has ended; a signal may take a moment to arrive)
+    let running = || {
+        std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
+            .ok()
+            .and_then(|stat| stat.rsplit(')').next().map(|r| r.trim_start().to_string()))
+            .is_some_and(|rest| !rest.starts_with('Z') && !rest.starts_with('X'))
+    };
+    for _ in 0..100 {
+        if !running() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        !running(),
+        "the credential helper (pid {}) was left running",
+        pid.trim()
+    );
+}
