@@ -23,6 +23,5 @@ pub mod steps;
 pub mod sync;
 pub mod ui;
 pub mod version;
-pub mod version_files;
 
 pub use app::run;

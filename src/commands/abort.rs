@@ -61,9 +61,7 @@ pub fn abort(ctx: &Ctx, args: &AbortArgs) -> Result<()> {
         None
     };
     if args.delete && tip.is_some() && !args.force {
-        let mut lost = repo.commits_only_on(&h.branch, Oid::from_str(&h.base_commit).ok())?;
-        // the version bump `start` made is hotfix's own, and made again by the next start
-        lost.retain(|c| h.bump_commit() != Some(c.to_string().as_str()));
+        let lost = repo.commits_only_on(&h.branch, Oid::from_str(&h.base_commit).ok())?;
         if let Some(first) = lost.first() {
             let plural = if lost.len() == 1 { "" } else { "s" };
             return Err(Refusal::usage(format!(

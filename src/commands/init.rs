@@ -45,12 +45,10 @@ pub fn init(ctx: &Ctx) -> Result<()> {
     let production = repo
         .config_string("gitflow.branch.master")
         .filter(|b| repo.branch_tip(b).ok().flatten().is_some());
-    let version_files = detect_version_files(repo, pattern.as_deref().unwrap_or("v*"))?;
     let text = config::template_with_production(
         development.as_deref().unwrap_or(""),
         production.as_deref().unwrap_or(""),
         pattern.as_deref().unwrap_or("v*"),
-        &version_files,
     );
     // create_new: never overwrite a file that appeared since the check above
     let mut file = std::fs::OpenOptions::new()
@@ -85,16 +83,6 @@ pub fn init(ctx: &Ctx) -> Result<()> {
         ctx.ui.status(format!(
             "  release.tag_format = \"{}\"",
             config::tag_format_for(p)
-        ));
-    }
-    if !version_files.is_empty() {
-        ctx.ui.status(format!(
-            "  release.version_files = [{}] (they say the newest release's version; `start` bumps them)",
-            version_files
-                .iter()
-                .map(|p| format!("\"{p}\""))
-                .collect::<Vec<_>>()
-                .join(", ")
         ));
     }
     ctx.ui
@@ -164,18 +152,6 @@ fn repo_config_add(ctx: &Ctx, key: &str, value: &str) -> Result<()> {
         anyhow::bail!("`git config --add {key} {value}` failed ({status})");
     }
     Ok(())
-}
-
-/// The version files of the newest release (see `version_files::detect`), by path; none
-/// without a release tag.
-fn detect_version_files(repo: &Repo, pattern: &str) -> Result<Vec<String>> {
-    let Some((tag, commit)) = version::newest_release_commit(repo, pattern)? else {
-        return Ok(Vec::new());
-    };
-    Ok(crate::version_files::detect(repo, commit, &tag.version)?
-        .into_iter()
-        .map(|f| f.path)
-        .collect())
 }
 
 /// The candidate pattern that matches the most stable release tags.

@@ -34,4 +34,3 @@ mod status;
 mod team;
 mod test_gate;
 mod verify_merged;
-mod version_files;
