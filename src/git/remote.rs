@@ -79,21 +79,7 @@ impl Repo {
     /// (`-c maintenance.auto=false` is `--no-auto-maintenance`; both need git 2.29, as
     /// `--no-write-fetch-head` does.)
     pub fn fetch_records(&self, remote: &str, refspecs: &[&str]) -> Result<()> {
-        let mut args = vec![
-            "-c",
-            "maintenance.auto=false",
-            "-c",
-            "fetch.recurseSubmodules=false",
-            "fetch",
-            "--quiet",
-            "--no-write-fetch-head",
-            "--no-tags",
-            "--",
-            remote,
-        ];
-        args.extend_from_slice(refspecs);
-        self.run_network(&args, FETCH_TIMEOUT)
-            .with_context(|| format!("could not fetch from {remote}"))
+        self.fetch_records_within(remote, refspecs, FETCH_TIMEOUT)
     }
 
     /// [`Repo::fetch_records`] given at most `timeout` (a command that only shows what it
