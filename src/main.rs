@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches};
 use hotfix::cli::Cli;
 use hotfix::error::{Refusal, exit_code_for};
-use hotfix::ui::Ui;
+use hotfix::ui::{Ui, err_line};
 
 fn main() -> ExitCode {
     let cli = parse();
@@ -31,12 +31,13 @@ fn parse() -> Cli {
     Cli::from_arg_matches(&cmd.get_matches()).unwrap_or_else(|e| e.exit())
 }
 
-/// One sentence saying what is wrong, the causes under it, and how to proceed.
+/// One sentence saying what is wrong, the causes under it, and how to proceed. A closed stderr
+/// loses the text, never the exit code.
 fn report(err: &anyhow::Error) {
     let red = console::Style::new().red().bold().for_stderr();
-    eprintln!("{} {err}", red.apply_to("error:"));
+    err_line(&format!("{} {err}", red.apply_to("error:")));
     for cause in err.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
+        err_line(&format!("  caused by: {cause}"));
     }
     if let Some(hint) = err
         .chain()
@@ -44,6 +45,6 @@ fn report(err: &anyhow::Error) {
         .and_then(Refusal::hint_text)
     {
         let cyan = console::Style::new().cyan().for_stderr();
-        eprintln!("{} {hint}", cyan.apply_to("hint:"));
+        err_line(&format!("{} {hint}", cyan.apply_to("hint:")));
     }
 }

@@ -71,8 +71,7 @@ impl Ui {
 
     /// Data for the user or a script: stdout, never silenced by `-q`.
     pub fn data(&self, text: impl AsRef<str>) {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{}", text.as_ref());
+        out_bytes(format!("{}\n", text.as_ref()).as_bytes());
     }
 
     /// Human-readable report on stdout (not shown with `-q`).
@@ -85,19 +84,19 @@ impl Ui {
     /// Progress and status on stderr (not shown with `-q`).
     pub fn status(&self, text: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("{}", text.as_ref());
+            err_line(text.as_ref());
         }
     }
 
     /// Extra detail, shown with `-v`.
     pub fn verbose(&self, text: impl AsRef<str>) {
         if self.verbose > 0 && !self.quiet {
-            eprintln!("{}", self.dim(text.as_ref()));
+            err_line(&self.dim(text.as_ref()));
         }
     }
 
     pub fn warn(&self, text: impl AsRef<str>) {
-        eprintln!(
+        err_line(&format!(
             "{} {}",
             Style::new()
                 .yellow()
@@ -105,7 +104,7 @@ impl Ui {
                 .for_stderr()
                 .apply_to("warning:"),
             text.as_ref()
-        );
+        ));
     }
 
     pub fn ok_mark(&self) -> String {
@@ -195,6 +194,21 @@ impl Ui {
             .interact_on(&Term::stderr())
             .map_err(prompt_error)
     }
+}
+
+/// Writes `bytes` to stdout, ignoring a failure. Output is never a reason to stop: with
+/// `hotfix deploy | head -1` the reader goes away after one line, and the deploy must still
+/// finish (tag, state, notify) exactly as it would have; `println!` would panic halfway.
+pub fn out_bytes(bytes: &[u8]) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(bytes).and_then(|()| out.flush());
+}
+
+/// One line on stderr, ignoring a failure (a closed pipe, a full disk behind `2>file`): as
+/// [`out_bytes`], the work goes on without its commentary.
+pub fn err_line(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{text}");
 }
 
 /// `s` as one word for a POSIX shell (or zsh), for the commands that hints and messages print

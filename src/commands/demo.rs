@@ -234,11 +234,23 @@ impl Demo<'_> {
     }
 
     fn run(&mut self, mut cmd: Command, expect: Expect) -> Result<()> {
-        use std::io::Write;
+        use std::io::{IsTerminal, Write};
         let _ = std::io::stdout().flush();
-        let status = cmd
-            .status()
-            .with_context(|| format!("could not run {}", self.last))?;
+        // On a terminal the child writes there itself (with its colours). Into a pipe, which a
+        // reader may close (`hotfix demo | head`), its output comes through us, where a write
+        // that fails is dropped: a child writing into the closed pipe itself would die of
+        // SIGPIPE and stop the demo halfway.
+        let status = if std::io::stdout().is_terminal() && std::io::stderr().is_terminal() {
+            cmd.status()
+        } else {
+            cmd.output().map(|out| {
+                crate::ui::out_bytes(&out.stdout);
+                let mut err = std::io::stderr().lock();
+                let _ = err.write_all(&out.stderr);
+                out.status
+            })
+        }
+        .with_context(|| format!("could not run {}", self.last))?;
         let code = status.code();
         if code == Some(130) {
             return Err(Refusal::Interrupted.into());

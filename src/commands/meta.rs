@@ -1,7 +1,5 @@
 //! Shell completions and the man page, generated from the clap definition.
 
-use std::io::Write;
-
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 
@@ -9,7 +7,10 @@ use crate::cli::Cli;
 
 pub fn completions(shell: clap_complete::Shell) -> Result<()> {
     let mut cmd = Cli::command();
-    clap_complete::generate(shell, &mut cmd, "hotfix", &mut std::io::stdout());
+    // into memory first: clap_complete panics when its writer fails (a closed pipe)
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "hotfix", &mut out);
+    crate::ui::out_bytes(&out);
     Ok(())
 }
 
@@ -34,9 +35,9 @@ pub fn man() -> Result<()> {
         }
         out.extend_from_slice(b".fi\n");
     }
-    std::io::stdout()
-        .write_all(&out)
-        .context("could not write the man page")
+    // `hotfix man | head` closes the pipe early: not an error
+    crate::ui::out_bytes(&out);
+    Ok(())
 }
 
 /// A line of literal text for roff: backslashes escaped, and a leading `.` or `'` made inert.

@@ -23,6 +23,7 @@ mod list_stats;
 mod merge_back;
 mod meta;
 mod pipeline;
+mod pipes;
 mod presence;
 mod release;
 mod retro;
