@@ -105,7 +105,7 @@ pub enum Command {
     /// Push the hotfix branch and open (or find) its pull request on the forge
     Propose(ProposeArgs),
 
-    /// Run the test command on HEAD's tree in a clean temporary worktree
+    /// Run the test command on HEAD's tree in a clean temporary checkout
     Test(TestArgs),
 
     /// Check every gate, deploy, verify, tag the release and notify

@@ -668,9 +668,10 @@ via = "local"
 checks = []
 
 [deploy]
-# Commands run through `sh -c` at the repository root with HOTFIX_BRANCH, HOTFIX_BASE_TAG,
-# HOTFIX_TAG, HOTFIX_VERSION, HOTFIX_COMMIT, HOTFIX_TREE, HOTFIX_SEVERITY and HOTFIX_SUMMARY in
-# the environment; values are never spliced into the command text.
+# Commands run through `sh -c` in a fresh export of the commit being shipped (not the working
+# tree) with HOTFIX_BRANCH, HOTFIX_BASE_TAG, HOTFIX_TAG, HOTFIX_VERSION, HOTFIX_COMMIT,
+# HOTFIX_TREE, HOTFIX_SEVERITY, HOTFIX_SUMMARY and HOTFIX_REPO_ROOT (the clone's root, for its
+# remotes and tags) in the environment; values are never spliced into the command text.
 command = ""
 # Checks production after deploy; retried with a back-off.
 verify = ""

@@ -12,6 +12,8 @@ use git2::{BranchType, ErrorCode, Repository, StatusOptions};
 use crate::error::Refusal;
 
 pub mod diff;
+mod export;
+pub use export::Exported;
 mod worktree;
 pub use worktree::TempCheckout;
 mod blame;
@@ -25,6 +27,8 @@ mod refs;
 mod remote;
 mod review;
 pub use blame::{BlamedCommit, DatedTag, OldLines};
+mod symlinks;
+pub use symlinks::ChangedLink;
 mod tags;
 mod treediff;
 pub use refs::Created;

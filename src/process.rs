@@ -127,6 +127,15 @@ pub fn hook_env(
     .collect()
 }
 
+/// `HOTFIX_REPO_ROOT`: this clone's working tree, for a command (run in a folder of its own,
+/// on an export of the tree) that needs the clone's remotes, tags or credentials, as
+/// `git -C "$HOTFIX_REPO_ROOT" push …`. What it reads from there was checked by nobody.
+pub fn repo_root_env(root: &std::path::Path) -> (String, String) {
+    // libgit2 gives the working tree with a trailing `/`
+    let root = root.components().as_path();
+    ("HOTFIX_REPO_ROOT".to_string(), root.display().to_string())
+}
+
 /// "350ms", "12s", "4m 05s", "1h 02m".
 pub fn human_duration(d: Duration) -> String {
     let secs = d.as_secs();

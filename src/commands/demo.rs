@@ -604,7 +604,8 @@ const RECEIPT: &str = "#!/bin/sh\n# The receipt header.\necho \"THE SHOP\"\necho
 
 /// The team's policy, committed on main before the first release.
 const POLICY: &str = r#"# The team's hotfix policy (see `hotfix.toml.example` for every key).
-# Commands run with `sh -c` in the clone's root; "production" is the folder next to the clones.
+# Commands run with `sh -c` in a fresh export of the tree being tested or shipped (never the
+# working tree); $HOTFIX_REPO_ROOT is the clone's root, and "production" the folder next to the clones.
 
 [branches]
 development = "develop"
@@ -625,11 +626,11 @@ command = "sh test.sh"
 timeout = "5m"
 
 [deploy]
-command = "cp app.sh ../production/app.sh && echo \"$HOTFIX_TAG\" > ../production/VERSION && echo \"deployed $HOTFIX_TAG\""
-verify = "sh ../production/app.sh"
+command = "cp app.sh \"$HOTFIX_REPO_ROOT/../production/app.sh\" && echo \"$HOTFIX_TAG\" > \"$HOTFIX_REPO_ROOT/../production/VERSION\" && echo \"deployed $HOTFIX_TAG\""
+verify = "sh \"$HOTFIX_REPO_ROOT/../production/app.sh\""
 verify_retries = 2
-rollback = "git show \"$HOTFIX_BASE_TAG:app.sh\" > ../production/app.sh && echo \"rolled back to $HOTFIX_BASE_TAG\""
-notify = "cat > ../production/release.json && echo \"posted to #incidents: $HOTFIX_TAG released ($HOTFIX_SUMMARY)\""
+rollback = "git -C \"$HOTFIX_REPO_ROOT\" show \"$HOTFIX_BASE_TAG:app.sh\" > \"$HOTFIX_REPO_ROOT/../production/app.sh\" && echo \"rolled back to $HOTFIX_BASE_TAG\""
+notify = "cat > \"$HOTFIX_REPO_ROOT/../production/release.json\" && echo \"posted to #incidents: $HOTFIX_TAG released ($HOTFIX_SUMMARY)\""
 "#;
 
 /// The shop's app.sh or test.sh at one point of its history: the part every version shares,

@@ -1,19 +1,19 @@
-//! Temporary checkouts: a detached, clean worktree of one commit in a folder outside the
-//! repository, for running the tests on exactly the tree being judged (untracked or modified
-//! files in the developer's working copy cannot make a test pass).
+//! Temporary checkouts: one commit's tree exported (see [`Repo::export_commit`]) into a folder
+//! outside the repository, for running commands on exactly the tree being judged (untracked,
+//! modified or hidden files in the developer's working copy, and the clone's hooks, filters and
+//! replace refs, cannot change what runs).
 //!
 //! Each checkout is recorded in a marker file under `<common git dir>/hotfix/checkouts/` before
 //! it is made, so that a later command removes one left behind by a killed hotfix.
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
 use git2::{ObjectType, WorktreePruneOptions};
 use serde::{Deserialize, Serialize};
 
-use super::{Oid, Repo};
+use super::{Exported, Oid, Repo};
 use crate::error::Refusal;
 
 /// What a marker file records about one temporary checkout.
@@ -25,6 +25,14 @@ struct Marker {
     /// The process group of the command run in it, once started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pgid: Option<u32>,
+    /// Whether what still runs in it is stopped when it is removed (false for a deploy, which
+    /// may start a service on purpose).
+    #[serde(default = "yes")]
+    stop: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A temporary worktree; removed by [`TempCheckout::remove`], or when dropped.
@@ -33,6 +41,9 @@ pub struct TempCheckout<'r> {
     path: PathBuf,
     marker: PathBuf,
     pgid: Option<u32>,
+    /// Stop what still runs in the folder when it is removed.
+    stop_processes: bool,
+    exported: Exported,
     removed: bool,
 }
 
@@ -41,9 +52,9 @@ impl Repo {
         self.common_dir().join("hotfix").join("checkouts")
     }
 
-    /// Checks out `commit` (detached, clean) in a new folder under the system's temporary
-    /// folder, named after this repository and this process. Removes checkouts left by killed
-    /// runs first.
+    /// Exports `commit` (its tree, and a `.git` with HEAD detached there) into a new folder
+    /// under the system's temporary folder, named after this repository and this process.
+    /// Removes checkouts left by killed runs first.
     pub fn temp_checkout(&self, commit: Oid) -> Result<TempCheckout<'_>> {
         self.remove_stale_checkouts()?;
         let temp = std::env::temp_dir();
@@ -81,39 +92,30 @@ impl Repo {
             n += 1;
         }
         let path = temp.join(&name);
-        let checkout = TempCheckout {
+        let mut checkout = TempCheckout {
             repo: self,
             path,
             marker: markers.join(format!("{name}.toml")),
             pgid: None,
+            stop_processes: true,
+            exported: Exported::default(),
             removed: false,
         };
         // the marker first: a kill from here on leaves something the next run can find
         checkout.write_marker()?;
 
-        // The `git` program rather than libgit2: it applies the user's checkout filters (git-lfs
-        // smudge, eol settings) so the tests see the files a clone would, and it checks out a
-        // detached HEAD directly where libgit2 needs a (temporary, user-visible) branch.
-        let output = self
-            .git_command()?
-            .args(["worktree", "add", "--detach", "--quiet"])
-            .arg(&checkout.path)
-            .arg(commit.to_string())
-            .env_remove("GIT_DIR")
-            .env_remove("GIT_WORK_TREE")
-            .env_remove("GIT_INDEX_FILE")
-            .env_remove("GIT_COMMON_DIR")
-            .stdin(Stdio::null())
-            .output()
-            .context("could not run `git worktree add` (is git installed and on PATH?)")?;
-        if !output.status.success() {
-            let err = String::from_utf8_lossy(&output.stderr);
-            return Err(anyhow!("{}", err.trim()).context(format!(
-                "could not check out {} in a temporary worktree at {}",
-                super::short(commit),
-                checkout.path.display()
-            )));
-        }
+        // Written from the object database, not `git worktree add`: a checkout by git would run
+        // this clone's post-checkout hook, its filters and attributes, and follow its replace
+        // refs, all of which the author controls and none of which the tree holds.
+        checkout.exported = self
+            .export_commit(commit, &checkout.path, true)
+            .with_context(|| {
+                format!(
+                    "could not check out {} in a temporary folder at {}",
+                    super::short(commit),
+                    checkout.path.display()
+                )
+            })?;
         Ok(checkout)
     }
 
@@ -162,7 +164,7 @@ impl Repo {
             if marker.pid != std::process::id() && process_alive(marker.pid) {
                 continue;
             }
-            self.remove_checkout(&marker.path, marker.pgid)?;
+            self.remove_checkout(&marker.path, marker.pgid, marker.stop)?;
             fs::remove_file(&file)
                 .with_context(|| format!("could not remove {}", file.display()))?;
             // and the temporary file of a marker rewrite the kill cut short
@@ -181,8 +183,10 @@ impl Repo {
 
     /// Stops what still runs in the checkout, deletes the folder, and forgets git's record of
     /// it.
-    fn remove_checkout(&self, path: &Path, pgid: Option<u32>) -> Result<()> {
-        kill_group_in(pgid, path);
+    fn remove_checkout(&self, path: &Path, pgid: Option<u32>, stop: bool) -> Result<()> {
+        if stop {
+            kill_group_in(pgid, path);
+        }
         force_remove_dir(path).with_context(|| {
             format!("could not remove the temporary worktree {}", path.display())
         })?;
@@ -214,6 +218,18 @@ impl TempCheckout<'_> {
         &self.path
     }
 
+    /// What was written into it.
+    pub fn exported(&self) -> &Exported {
+        &self.exported
+    }
+
+    /// Leaves what runs in the folder running when it is removed: a deploy command may start a
+    /// service on purpose.
+    pub fn leave_processes_running(&mut self) -> Result<()> {
+        self.stop_processes = false;
+        self.write_marker()
+    }
+
     /// Records the process group of the command running in the checkout, so that a later run
     /// can stop it if this hotfix is killed.
     pub fn record_process_group(&mut self, pgid: u32) -> Result<()> {
@@ -231,7 +247,8 @@ impl TempCheckout<'_> {
             return Ok(());
         }
         self.removed = true;
-        self.repo.remove_checkout(&self.path, self.pgid)?;
+        self.repo
+            .remove_checkout(&self.path, self.pgid, self.stop_processes)?;
         match fs::remove_file(&self.marker) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -245,6 +262,7 @@ impl TempCheckout<'_> {
             pid: std::process::id(),
             path: self.path.clone(),
             pgid: self.pgid,
+            stop: self.stop_processes,
         })
         .context("could not serialise a checkout marker")?;
         crate::state::write_atomic(&self.marker, text.as_bytes())

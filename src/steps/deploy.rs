@@ -113,13 +113,14 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
     }
 
     // Read-only checks first: nothing runs unless all of them pass.
-    // The hooks run in the repo root, so what is there is what they ship: an untracked file
-    // counts as much as an edited one.
+    // The hooks run on an export of the commit, so nothing here would ship; but someone who
+    // deploys with edits not committed most likely believes they are part of it.
     let dirty = repo.changed_or_untracked_paths(4)?;
     if !dirty.is_empty() {
         return Err(Refusal::usage(format!(
-            "the working tree has uncommitted or untracked files ({}); the deploy hooks run in it, so it must be exactly the checked tree",
-            crate::git::few_paths(&dirty)
+            "the working tree has uncommitted or untracked files ({}); the deploy ships only the committed tree {}, without them",
+            crate::git::few_paths(&dirty),
+            short(tree)
         ))
         .hint("commit them, or set them aside with `git stash -u`; nothing was run")
         .into());
@@ -227,8 +228,10 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
         reserve::reserve(ctx, h, view, &tag, &version.to_string(), tip, tree)?;
     }
     let log = new_log(ctx, &tag)?;
-    let root = repo.workdir()?.to_path_buf();
-    let env = process::hook_env(h, tip, tree, Some((&tag, &version.to_string())));
+    let folder = hook_folder(ctx, tip)?;
+    let root = folder.path().to_path_buf();
+    let mut env = process::hook_env(h, tip, tree, Some((&tag, &version.to_string())));
+    env.push(process::repo_root_env(repo.workdir()?));
     let hook = |label: &str, command: &str| {
         let mut hook = Hook::new(label, command, root.clone());
         hook.env = env.clone();
@@ -319,16 +322,17 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
         }
     }
 
-    // The hooks ran in the working tree: if it moved under them, what ran may not be the tree
-    // the gates passed, and the tag must not vouch for it.
+    // The hooks ran on the export, so what ran is the tree the gates passed. But a branch that
+    // moved meanwhile (a commit made by hand, or by a hook in $HOTFIX_REPO_ROOT) would be
+    // merged back with a commit no gate saw: no tag for that.
     let still = matches!(repo.head()?, Head::Branch(ref b, at) if *b == h.branch && at == tip);
-    if !still || !repo.changed_or_untracked_paths(1)?.is_empty() {
+    if !still {
         return failed(
             ctx,
             h,
             &mut rec,
             &hook("rollback", &cfg.rollback),
-            "the working tree changed during the deploy; what ran may not be what was checked"
+            "HEAD moved during the deploy; the hotfix branch is no longer the tree that was checked"
                 .to_string(),
         );
     }
@@ -402,13 +406,15 @@ fn after_tag(
     }
     let notify = &cfg.notify;
     if !notify.trim().is_empty() {
-        let mut hook = Hook::new("notify", notify.as_str(), repo.workdir()?.to_path_buf());
+        let folder = hook_folder(ctx, tip)?;
+        let mut hook = Hook::new("notify", notify.as_str(), folder.path().to_path_buf());
         hook.env = process::hook_env(
             h,
             tip,
             repo.tree_of(tip)?,
             Some((&record.tag, &record.version)),
         );
+        hook.env.push(process::repo_root_env(repo.workdir()?));
         hook.stdin = Some(serde_json::to_vec_pretty(record)?);
         hook.timeout = Some(Duration::from_secs(120));
         match process::run(ctx.ui, &hook) {
@@ -524,6 +530,19 @@ fn release_remote(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<Option<String
         return Ok(None);
     }
     ctx.repo.remote_for(Some(&h.branch))
+}
+
+/// The folder the deploy hooks run in: `tip`'s tree exported into a temporary folder (see
+/// [`Repo::temp_checkout`]), never the working tree, where an edit hidden from `git status`
+/// (`update-index --skip-worktree`), an ignored file or a symlink's target could ship in
+/// place of the tree the gates passed. Removed when dropped; what the hooks start there is
+/// left running.
+fn hook_folder<'c>(ctx: &'c Ctx<'_>, tip: Oid) -> Result<crate::git::TempCheckout<'c>> {
+    let mut folder = ctx.repo.temp_checkout(tip)?;
+    folder.leave_processes_running()?;
+    ctx.ui
+        .verbose(format!("the hooks run in {}", folder.path().display()));
+    Ok(folder)
 }
 
 /// The sentence for a release that is only in this clone (`--no-push`, or a push that failed).

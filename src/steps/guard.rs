@@ -33,6 +33,10 @@ pub struct GuardReport {
     pub over_files: bool,
     pub over_lines: bool,
     pub flags: Vec<Flag>,
+    /// Added or retargeted symlinks that lead out of the tree: the gate fails while there is
+    /// one, overrides or not.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links_outside: Vec<String>,
 }
 
 /// One counted file.
@@ -86,6 +90,8 @@ pub enum FlagKind {
     SwallowedError,
     /// An added line matching one of `guard.flag_patterns`.
     FlagPattern,
+    /// A symlink added or retargeted: what runs then reads whatever its target holds.
+    Symlink,
 }
 
 impl FlagKind {
@@ -97,6 +103,7 @@ impl FlagKind {
             FlagKind::PolicyChange => "policy-change",
             FlagKind::SwallowedError => "swallowed-error",
             FlagKind::FlagPattern => "flag-pattern",
+            FlagKind::Symlink => "symlink",
         }
     }
 }
@@ -119,6 +126,21 @@ impl GuardReport {
     /// Within both limits.
     pub fn passed(&self) -> bool {
         !self.over_files && !self.over_lines
+    }
+
+    /// The refusal for a symlink out of the tree, which no override passes.
+    fn links_refusal(&self) -> Option<Refusal> {
+        let first = self.links_outside.first()?;
+        let more = match self.links_outside.len() {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        Some(
+            Refusal::gate(format!(
+                "the symlink {first} points outside the tree{more}; what it points at was never reviewed or tested and can change after both"
+            ))
+            .hint("commit the file itself instead of a link to it (an override does not pass this)"),
+        )
     }
 
     /// "3 files, 42 lines (limits 5, 150)".
@@ -156,7 +178,25 @@ pub fn analyze(repo: &Repo, base: Oid, head: Oid, policy: &config::Guard) -> Res
     for part in repo.diff_commits(base, head, || whole.fresh())? {
         whole.absorb(part);
     }
-    Ok(whole.finish(policy))
+    let mut report = whole.finish(policy);
+    for link in repo.changed_symlinks(base, head)? {
+        let text = if link.outside {
+            report
+                .links_outside
+                .push(format!("{} -> {}", link.path, link.target));
+            format!("-> {} (outside the tree: refused)", link.target)
+        } else {
+            format!("-> {}", link.target)
+        };
+        report.flags.push(Flag {
+            kind: FlagKind::Symlink,
+            path: link.path,
+            line: None,
+            text: clip(text),
+            rule: None,
+        });
+    }
+    Ok(report)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -428,6 +468,7 @@ impl Analyzer {
             over_files: files > policy.max_files,
             over_lines: lines > policy.max_lines,
             flags: self.flags,
+            links_outside: Vec::new(),
         }
     }
 
@@ -911,6 +952,14 @@ pub fn evaluate(ctx: &Ctx, h: &Hotfix, tip: Oid, tree: Oid) -> Result<GateView> 
         n => format!("; {}", plural(u32::try_from(n).unwrap_or(u32::MAX), "flag")),
     };
     let summary = format!("{}{flags}", report.summary());
+    if let Some(first) = report.links_outside.first() {
+        return Ok(GateView {
+            gate: "guard",
+            passed: false,
+            reason: format!("the symlink {first} points outside the tree"),
+            next: Some("replace the link by the file itself, then `hotfix guard`".into()),
+        });
+    }
     if report.passed() {
         return Ok(GateView {
             gate: "guard",
@@ -1020,14 +1069,14 @@ pub fn guard(ctx: &Ctx, args: &GuardArgs) -> Result<()> {
     } else if wants_override {
         ui.status("The guard passes within its limits; no override was needed or recorded.");
     }
-    let passed = report.passed() || overridden.is_some();
+    let passed = (report.passed() || overridden.is_some()) && report.links_outside.is_empty();
 
     let record = GuardRecord {
         tree: tree.to_string(),
         files: report.totals.files,
         lines: report.totals.lines,
         flags: u32::try_from(report.flags.len()).unwrap_or(u32::MAX),
-        passed: report.passed(),
+        passed: report.passed() && report.links_outside.is_empty(),
         at: jiff::Timestamp::now(),
     };
     ctx.store.update(|s| {
@@ -1056,6 +1105,9 @@ pub fn guard(ctx: &Ctx, args: &GuardArgs) -> Result<()> {
         render(ui, &report);
     }
 
+    if let Some(refusal) = report.links_refusal() {
+        return Err(refusal.into());
+    }
     if report.passed() {
         // a teammate reviews what the remote has: while the branch is only here, push first
         match crate::sync::Sharing::of(repo, &h.branch)? {

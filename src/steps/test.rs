@@ -71,9 +71,18 @@ pub fn test(ctx: &Ctx, args: &TestArgs) -> Result<()> {
         Err(_) if process::interrupted() => return Err(Refusal::Interrupted.into()),
         Err(e) => return Err(e),
     };
-    ui.verbose(format!("temporary worktree: {}", checkout.path().display()));
+    ui.verbose(format!("temporary checkout: {}", checkout.path().display()));
+    let filters = &checkout.exported().filters;
+    if !filters.is_empty() {
+        ui.warn(format!(
+            "the tree's .gitattributes names filters ({}); the tests see those files as committed (an LFS pointer, say), since a filter's program is set in this clone, not in the tree",
+            filters.join(", ")
+        ));
+    }
+    let mut env = process::hook_env(h, commit, tree, None);
+    env.push(process::repo_root_env(ctx.repo.workdir()?));
     let hook = Hook {
-        env: process::hook_env(h, commit, tree, None),
+        env,
         timeout: Some(timeout),
         log: Some(log.clone()),
         // whatever the tests leave running would otherwise outlive their folder

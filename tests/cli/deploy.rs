@@ -628,7 +628,8 @@ fn a_remote_production_branch_that_cannot_fast_forward_is_refused_up_front() {
 fn untracked_files_are_refused_before_anything_runs() {
     let t = Team::new();
     t.gates_pass();
-    // the hooks run in the repo root: a stray file there would ship with them
+    // it would not ship (the hooks run on an export of the commit), but whoever deploys with
+    // it most likely thinks it does
     t.author.write("stray.txt", "not reviewed\n");
     let run = t.refused(&["deploy"], 2, "untracked files (stray.txt)");
     assert!(run.stderr.contains("git stash -u"), "{}", run.stderr);
@@ -638,14 +639,28 @@ fn untracked_files_are_refused_before_anything_runs() {
 }
 
 #[test]
-fn a_working_tree_changed_during_the_deploy_rolls_back_and_makes_no_tag() {
-    // verify leaves a file behind in the repo root, where the hooks run
+fn what_the_hooks_write_in_their_folder_never_reaches_the_working_tree() {
+    // verify leaves a file behind where it runs: an export of the tree, not the clone
     let t =
         Team::with_policy(&DEPLOY_POLICY.replace("verify = \"", "verify = \"echo x > left.txt; "));
     t.gates_pass();
+    t.hf(&["deploy"]).ok();
+    assert!(t.author.has_tag("v1.1.1"));
+    assert!(!t.author.path.join("left.txt").exists());
+    assert_eq!(t.author.git(&["status", "--porcelain"]), "");
+}
+
+#[test]
+fn head_moved_during_the_deploy_rolls_back_and_makes_no_tag() {
+    // verify commits on the hotfix branch in the clone, through $HOTFIX_REPO_ROOT
+    let t = Team::with_policy(&DEPLOY_POLICY.replace(
+        "verify = \"",
+        "verify = \"git -C \\\"$HOTFIX_REPO_ROOT\\\" commit -q --allow-empty -m sneaked; ",
+    ));
+    t.gates_pass();
     let run = t.hf(&["deploy"]).fails(
         1,
-        "the working tree changed during the deploy; what ran may not be what was checked",
+        "HEAD moved during the deploy; the hotfix branch is no longer the tree that was checked",
     );
     assert!(run.stderr.contains("no tag was made"), "{}", run.stderr);
     assert_eq!(t.log("deploy.log").len(), 1);

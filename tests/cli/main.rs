@@ -9,6 +9,7 @@ mod checkout;
 mod config;
 mod demo;
 mod deploy;
+mod exact_tree;
 mod faults;
 mod finish;
 mod forge;

@@ -428,7 +428,13 @@ fn collect_files(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<S
         if path.file_name().is_some_and(|n| n == ".git") {
             continue;
         }
-        if entry.file_type().unwrap().is_dir() {
+        let kind = entry.file_type().unwrap();
+        if kind.is_symlink() {
+            // its target may be anywhere, or nowhere: the link itself is the content
+            let rel = path.strip_prefix(root).unwrap().display().to_string();
+            let target = std::fs::read_link(&path).unwrap();
+            out.insert(rel, target.into_os_string().into_encoded_bytes());
+        } else if kind.is_dir() {
             collect_files(root, &path, out);
         } else {
             let rel = path.strip_prefix(root).unwrap().display().to_string();
