@@ -405,8 +405,11 @@ fn after_tag(
         None => keep_local(ctx, h, record)?,
     }
     let notify = &cfg.notify;
+    // Kept until the release is recorded: removing the folder is tidying up, and comes after
+    // what records the release (it frees space a full disk would otherwise lack only then).
+    let mut notify_folder = None;
     if !notify.trim().is_empty() {
-        let folder = hook_folder(ctx, tip)?;
+        let folder = notify_folder.insert(hook_folder(ctx, tip)?);
         let mut hook = Hook::new("notify", notify.as_str(), folder.path().to_path_buf());
         hook.env = process::hook_env(
             h,
@@ -441,6 +444,7 @@ fn after_tag(
             Ok(())
         })
         .map_err(changed(&record.tag, "recording the release"))?;
+    drop(notify_folder);
     ctx.ui.status(format!(
         "Released {}. Next: `hotfix merge-back`.",
         record.tag
