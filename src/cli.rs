@@ -26,7 +26,7 @@ pub struct GlobalArgs {
     pub chdir: Option<PathBuf>,
 
     /// Answer confirmation prompts with yes (never skips a gate)
-    #[arg(long, global = true)]
+    #[arg(short = 'y', long, global = true)]
     pub yes: bool,
 
     /// Never prompt; a missing answer is an error naming the flag that supplies it

@@ -154,16 +154,20 @@ impl Ui {
     }
 
     /// A yes/no question about a fact the user must state; `--yes` does not answer it.
+    /// The answer takes Enter (a `y` alone does not answer, so the Enter a tired user types after
+    /// it cannot land in the next prompt); Enter alone is no; Escape, then Enter, cancels.
     pub fn confirm_fact(&self, prompt: &str, flag: &str) -> Result<bool> {
         if let Some(answer) = self.scripted_answer(flag) {
             return Ok(matches!(answer?.as_str(), "y" | "yes" | "true"));
         }
         self.require_terminal(flag)?;
-        dialoguer::Confirm::new()
+        let session = PromptSession::begin();
+        let answer = dialoguer::Confirm::with_theme(&Punctuated)
             .with_prompt(prompt)
             .default(false)
-            .interact_on(&Term::stderr())
-            .map_err(prompt_error)
+            .wait_for_newline(true)
+            .interact_on_opt(session.term());
+        session.end(answer, 0)
     }
 
     /// A line of text; without a terminal the answer must come from `flag`.
@@ -172,13 +176,16 @@ impl Ui {
             return answer;
         }
         self.require_terminal(flag)?;
-        dialoguer::Input::<String>::new()
+        let session = PromptSession::begin();
+        let answer = dialoguer::Input::<String>::with_theme(&Punctuated)
             .with_prompt(prompt)
-            .interact_text_on(&Term::stderr())
-            .map_err(prompt_error)
+            .interact_text_on(session.term())
+            .map(Some);
+        session.end(answer, 0)
     }
 
     /// One of `items`; returns its index. Without a terminal the answer must come from `flag`.
+    /// Escape (or `q`) cancels.
     pub fn select(&self, prompt: &str, items: &[String], flag: &str) -> Result<usize> {
         if let Some(answer) = self.scripted_answer(flag) {
             let answer = answer?;
@@ -187,12 +194,111 @@ impl Ui {
             });
         }
         self.require_terminal(flag)?;
-        dialoguer::Select::new()
+        let session = PromptSession::begin();
+        // What the menu draws: its prompt line and the items of one page (dialoguer's paging
+        // keeps two rows of the terminal free). Erased when the menu is left by Ctrl-C.
+        let rows = usize::from(session.term().size().0).max(3) - 2;
+        let drawn = 1 + items.len().min(rows);
+        let answer = dialoguer::Select::with_theme(&Punctuated)
             .with_prompt(prompt)
             .items(items)
             .default(0)
-            .interact_on(&Term::stderr())
-            .map_err(prompt_error)
+            .interact_on_opt(session.term());
+        session.end(answer, drawn)
+    }
+}
+
+/// The prompts' look: dialoguer's plain theme, with one punctuation mark at the end of a
+/// prompt (a question keeps its `?`, anything else gets a `:`).
+struct Punctuated;
+
+impl Punctuated {
+    fn mark(prompt: &str) -> &'static str {
+        if prompt.ends_with(['?', ':']) {
+            ""
+        } else {
+            ":"
+        }
+    }
+}
+
+impl dialoguer::theme::Theme for Punctuated {
+    fn format_prompt(&self, f: &mut dyn std::fmt::Write, prompt: &str) -> std::fmt::Result {
+        write!(f, "{prompt}{}", Self::mark(prompt))
+    }
+
+    fn format_input_prompt(
+        &self,
+        f: &mut dyn std::fmt::Write,
+        prompt: &str,
+        default: Option<&str>,
+    ) -> std::fmt::Result {
+        match default {
+            Some(d) => write!(f, "{prompt} [{d}]{} ", Self::mark(prompt)),
+            None => write!(f, "{prompt}{} ", Self::mark(prompt)),
+        }
+    }
+
+    fn format_input_prompt_selection(
+        &self,
+        f: &mut dyn std::fmt::Write,
+        prompt: &str,
+        sel: &str,
+    ) -> std::fmt::Result {
+        write!(f, "{prompt}{} {sel}", Self::mark(prompt))
+    }
+}
+
+/// One prompt on the terminal, and every way out of it: an answer, Escape, Ctrl-C (console
+/// raises SIGINT for it; caught here, so the process is not killed with the cursor hidden and
+/// the menu drawn), or an error. Keys typed before the prompt appeared are discarded, so an
+/// extra Enter for the last question does not answer this one.
+struct PromptSession {
+    term: Term,
+    _signals: crate::process::InterruptGuard,
+}
+
+impl PromptSession {
+    fn begin() -> Self {
+        let _signals = crate::process::catch_interrupts();
+        // SAFETY: tcflush on the stdin descriptor (a terminal, or the call fails harmlessly).
+        unsafe {
+            libc::tcflush(libc::STDIN_FILENO, libc::TCIFLUSH);
+        }
+        PromptSession {
+            term: Term::stderr(),
+            _signals,
+        }
+    }
+
+    fn term(&self) -> &Term {
+        &self.term
+    }
+
+    /// The answer, or why there is none. `drawn`: the lines the prompt leaves on the screen when
+    /// it is interrupted, erased then.
+    fn end<T>(self, answer: dialoguer::Result<Option<T>>, drawn: usize) -> Result<T> {
+        let result = match answer {
+            Ok(Some(_)) if crate::process::interrupted() => Err(Refusal::Interrupted.into()),
+            Ok(Some(value)) => Ok(value),
+            Ok(None) => Err(Refusal::Interrupted.into()),
+            Err(dialoguer::Error::IO(io)) if io.kind() == std::io::ErrorKind::Interrupted => {
+                if drawn > 0 {
+                    let _ = self.term.clear_last_lines(drawn);
+                } else {
+                    // the cursor is on the prompt's line: the error starts on a line of its own
+                    let _ = self.term.write_line("");
+                }
+                Err(Refusal::Interrupted.into())
+            }
+            Err(dialoguer::Error::IO(io)) => {
+                Err(anyhow::Error::new(io).context("could not read the answer from the terminal"))
+            }
+        };
+        // dialoguer shows the cursor again only when a prompt is answered
+        let _ = self.term.show_cursor();
+        let _ = self.term.flush();
+        result
     }
 }
 
@@ -233,17 +339,6 @@ fn missing_answer(flag: &str) -> anyhow::Error {
         "this needs an answer and there is no terminal to ask on; pass {flag}"
     ))
     .into()
-}
-
-fn prompt_error(err: dialoguer::Error) -> anyhow::Error {
-    match err {
-        dialoguer::Error::IO(io) if io.kind() == std::io::ErrorKind::Interrupted => {
-            Refusal::Interrupted.into()
-        }
-        dialoguer::Error::IO(io) => {
-            anyhow::Error::new(io).context("could not read the answer from the terminal")
-        }
-    }
 }
 
 #[cfg(test)]

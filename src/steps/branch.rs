@@ -61,21 +61,7 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
             .as_deref()
             .map(|s| config.check_severity(s))
             .transpose()?;
-        let refname = confirm::record_not_code(repo, &who, &args.name, summary, severity)?;
-        ctx.ui.status(format!(
-            "Recorded `{}` as not a code change (configuration, caching or a misunderstanding); no branch was made.",
-            args.name
-        ));
-        // the team's stats count it only once it is shared: say plainly where it is
-        match repo.remote_for(None)? {
-            Some(remote) => ctx.ui.status(format!(
-                "The record ({refname}) is only in this clone; share it with `git push {} {}`.",
-                shell_word(&remote),
-                shell_word(&format!("{refname}:{refname}"))
-            )),
-            None => ctx.ui.verbose(format!("stored as {refname}")),
-        }
-        return Ok(());
+        return not_code(ctx, &who, &args.name, summary, severity);
     }
 
     // Everything read-only first: nothing changes until all checks passed and all answers are in.
@@ -142,10 +128,12 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
             },
             h.started_at,
         ),
-        None => (
-            confirm::confirm(ctx.ui, &config, args)?,
-            jiff::Timestamp::now(),
-        ),
+        None => match confirm::confirm(ctx.ui, &config, args)? {
+            confirm::Outcome::Hotfix(c) => (c, jiff::Timestamp::now()),
+            confirm::Outcome::NotCode { severity, summary } => {
+                return not_code(ctx, &who, &args.name, summary, Some(severity));
+            }
+        },
     };
 
     // the branch the first attempt started from, not the hotfix branch if the user switched
@@ -259,6 +247,30 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
         .status(format!("Switched to a new branch {branch}, from {from}."));
     ctx.ui
         .status("Commit the smallest fix that removes the cause, then run `hotfix guard`.");
+    Ok(())
+}
+
+/// Records a "not a code change" outcome (`--not-code`, or chosen at the confirm step).
+fn not_code(
+    ctx: &Ctx,
+    who: &crate::git::Identity,
+    name: &str,
+    summary: String,
+    severity: Option<String>,
+) -> Result<()> {
+    let refname = confirm::record_not_code(&ctx.repo, who, name, summary, severity)?;
+    ctx.ui.status(format!(
+        "Recorded `{name}` as not a code change (configuration, caching or a misunderstanding); no branch was made."
+    ));
+    // the team's stats count it only once it is shared: say plainly where it is
+    match ctx.repo.remote_for(None)? {
+        Some(remote) => ctx.ui.status(format!(
+            "The record ({refname}) is only in this clone; share it with `git push {} {}`.",
+            shell_word(&remote),
+            shell_word(&format!("{refname}:{refname}"))
+        )),
+        None => ctx.ui.verbose(format!("stored as {refname}")),
+    }
     Ok(())
 }
 

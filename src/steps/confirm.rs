@@ -8,7 +8,7 @@ use crate::cli::StartArgs;
 use crate::config::Config;
 use crate::error::Refusal;
 use crate::git::{Identity, Repo};
-use crate::ui::Ui;
+use crate::ui::{Ui, shell_word};
 
 /// The answers of the confirm step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,8 +18,23 @@ pub struct Confirmation {
     pub summary: String,
 }
 
+/// What the confirm step concluded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A hotfix: the branch is made.
+    Hotfix(Confirmation),
+    /// Not reproduced, and the user says it was not a code problem: recorded, no branch.
+    NotCode { severity: String, summary: String },
+}
+
+/// What the user may do when the problem is not reproduced, in the order offered.
+pub const NOT_REPRODUCED_CHOICES: [&str; 2] = [
+    "It was not a code problem (configuration, caching, a misunderstanding): record that, make no branch",
+    "Stop here; I will reproduce it and start again",
+];
+
 /// Asks (or reads from flags) severity, reproduction and summary.
-pub fn confirm(ui: &Ui, config: &Config, args: &StartArgs) -> Result<Confirmation> {
+pub fn confirm(ui: &Ui, config: &Config, args: &StartArgs) -> Result<Outcome> {
     // Without a terminal, name every missing answer at once rather than one per run.
     if !ui.can_prompt() {
         let missing: Vec<&str> = [
@@ -55,16 +70,49 @@ pub fn confirm(ui: &Ui, config: &Config, args: &StartArgs) -> Result<Confirmatio
     let reproduced =
         args.reproduced || ui.confirm_fact("Have you reproduced the problem?", "--reproduced")?;
     if !reproduced {
-        return Err(Refusal::gate("a hotfix starts from a reproduced problem, and this one is not reproduced yet")
-            .hint("reproduce it, then run start again with --reproduced; if it was configuration or caching, use `hotfix start <name> --not-code`")
-            .into());
+        return not_reproduced(ui, args, severity);
     }
     let summary = summary(ui, args)?;
-    Ok(Confirmation {
+    Ok(Outcome::Hotfix(Confirmation {
         severity,
         reproduced,
         summary,
-    })
+    }))
+}
+
+/// "No" to "Have you reproduced the problem?": the answers given so far are not thrown away.
+/// The user says what it was: not a code problem (recorded for stats, no branch), or a problem
+/// still to reproduce (nothing is recorded; the hint gives back the command with the answers).
+fn not_reproduced(ui: &Ui, args: &StartArgs, severity: String) -> Result<Outcome> {
+    let choices = NOT_REPRODUCED_CHOICES.map(String::from);
+    let i = ui.select(
+        "A hotfix starts from a reproduced problem. What now?",
+        &choices,
+        "--reproduced or --not-code",
+    )?;
+    if i == 0 {
+        let summary = summary(ui, args)?;
+        return Ok(Outcome::NotCode { severity, summary });
+    }
+    let name = shell_word(&args.name);
+    let again = match &args.summary {
+        Some(s) => format!(
+            "hotfix start {name} --severity {} --summary {} --reproduced",
+            shell_word(&severity),
+            shell_word(s)
+        ),
+        None => format!(
+            "hotfix start {name} --severity {} --reproduced",
+            shell_word(&severity)
+        ),
+    };
+    Err(
+        Refusal::gate("stopped before the branch: the problem is not reproduced yet; nothing was recorded")
+            .hint(format!(
+                "once it is reproduced, run `{again}`; if it turns out to be configuration or caching, `hotfix start {name} --not-code`"
+            ))
+            .into(),
+    )
 }
 
 /// The one-line summary, from `--summary` or a prompt.
@@ -146,4 +194,85 @@ pub fn read_not_code(repo: &Repo) -> Result<Vec<NotCode>> {
             (rest.is_empty() || numbered).then_some(record)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(name: &str) -> StartArgs {
+        StartArgs {
+            name: name.to_string(),
+            from: None,
+            severity: None,
+            reproduced: false,
+            summary: None,
+            not_code: false,
+        }
+    }
+
+    fn hint(err: &anyhow::Error) -> String {
+        err.downcast_ref::<Refusal>()
+            .and_then(Refusal::hint_text)
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    #[test]
+    fn every_answer_from_the_prompts() {
+        let ui = Ui::scripted(&["revenue-loss", "y", "checkout returns 500"]);
+        let out = confirm(&ui, &Config::default(), &args("checkout-500")).unwrap();
+        assert_eq!(
+            out,
+            Outcome::Hotfix(Confirmation {
+                severity: "revenue-loss".into(),
+                reproduced: true,
+                summary: "checkout returns 500".into(),
+            })
+        );
+    }
+
+    #[test]
+    fn not_reproduced_can_be_recorded_as_not_a_code_change() {
+        let ui = Ui::scripted(&[
+            "data-corruption",
+            "n",
+            NOT_REPRODUCED_CHOICES[0],
+            "a stale cache served old prices",
+        ]);
+        let out = confirm(&ui, &Config::default(), &args("prices")).unwrap();
+        assert_eq!(
+            out,
+            Outcome::NotCode {
+                severity: "data-corruption".into(),
+                summary: "a stale cache served old prices".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn not_reproduced_and_stopped_gives_back_the_command_with_the_answers() {
+        let ui = Ui::scripted(&["revenue-loss", "no", NOT_REPRODUCED_CHOICES[1]]);
+        let err = confirm(&ui, &Config::default(), &args("checkout-500")).unwrap_err();
+        let refusal = err.downcast_ref::<Refusal>().expect("a refusal");
+        assert_eq!(refusal.exit_code(), crate::error::EXIT_GATE);
+        assert!(err.to_string().contains("nothing was recorded"), "{err}");
+        assert_eq!(
+            hint(&err),
+            "once it is reproduced, run `hotfix start checkout-500 --severity revenue-loss --reproduced`; if it turns out to be configuration or caching, `hotfix start checkout-500 --not-code`"
+        );
+    }
+
+    #[test]
+    fn the_summary_given_as_a_flag_is_kept_in_the_command_given_back() {
+        let mut a = args("checkout-500");
+        a.summary = Some("it's down".into());
+        let ui = Ui::scripted(&["revenue-loss", "n", NOT_REPRODUCED_CHOICES[1]]);
+        let err = confirm(&ui, &Config::default(), &a).unwrap_err();
+        assert!(
+            hint(&err).contains(r"--summary 'it'\''s down' --reproduced"),
+            "{}",
+            hint(&err)
+        );
+    }
 }

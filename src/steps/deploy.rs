@@ -202,6 +202,10 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
             }
         }
     }
+    let retrying = h.deploy.as_ref().is_some_and(|d| d.tree == tree_s);
+    if !retrying {
+        last_question(ctx.ui, tip, tree, &tag, &cfg.command)?;
+    }
     if let Some(d) = &h.deploy
         && d.tree == tree_s
     {
@@ -810,6 +814,29 @@ impl Drop for Room {
 /// The `[deploy]` policy of this hotfix. The snapshot taken at `start` rules; but an empty
 /// command there is no deploy policy at all, so the hooks of the committed hotfix.toml are used
 /// (deploy needs a clean tree, so that is the file in the tree that was reviewed and tested).
+/// The one question before production, in a terminal: what ships (tree and commit), as which
+/// version, and with which command. `--yes` answers it; without a terminal it is not asked,
+/// so scripts and CI deploy as before.
+fn last_question(ui: &crate::ui::Ui, tip: Oid, tree: Oid, tag: &str, command: &str) -> Result<()> {
+    if !ui.can_prompt() {
+        return Ok(());
+    }
+    let question = format!(
+        "Deploy tree {} (commit {}) to production as {tag}, running `{}`?",
+        short(tree),
+        short(tip),
+        command.trim()
+    );
+    if ui.confirm(&question, "--yes")? {
+        return Ok(());
+    }
+    Err(Refusal::gate(format!(
+        "{tag} was not deployed: the answer was no; nothing was run"
+    ))
+    .hint("run `hotfix deploy` again when it is time")
+    .into())
+}
+
 fn deploy_policy(ctx: &Ctx, h: &Hotfix) -> Result<config::Deploy> {
     if !h.policy.deploy.command.trim().is_empty() {
         return Ok(h.policy.deploy.clone());
@@ -1093,5 +1120,68 @@ fn deploy_lock(repo: &Repo) -> Result<std::fs::File> {
         Err(std::fs::TryLockError::Error(e)) => {
             Err(anyhow::Error::new(e).context(format!("could not lock {}", path.display())))
         }
+    }
+}
+
+#[cfg(test)]
+mod last_question_tests {
+    use super::last_question;
+    use crate::error::Refusal;
+    use crate::git::Oid;
+    use crate::ui::Ui;
+
+    fn oid(hex: char) -> Oid {
+        Oid::from_str(&hex.to_string().repeat(40)).unwrap()
+    }
+
+    #[test]
+    fn yes_deploys_and_no_runs_nothing() {
+        assert!(
+            last_question(
+                &Ui::scripted(&["y"]),
+                oid('a'),
+                oid('b'),
+                "v1.2.1",
+                "./deploy.sh"
+            )
+            .is_ok()
+        );
+        let err = last_question(
+            &Ui::scripted(&["n"]),
+            oid('a'),
+            oid('b'),
+            "v1.2.1",
+            "./deploy.sh",
+        )
+        .unwrap_err();
+        let refusal = err.downcast_ref::<Refusal>().expect("a refusal");
+        assert_eq!(refusal.exit_code(), crate::error::EXIT_GATE);
+        assert_eq!(
+            err.to_string(),
+            "v1.2.1 was not deployed: the answer was no; nothing was run"
+        );
+    }
+
+    #[test]
+    fn yes_answers_it() {
+        let mut ui = Ui::scripted(&[]);
+        ui.yes = true;
+        assert!(last_question(&ui, oid('a'), oid('b'), "v1.2.1", "./deploy.sh").is_ok());
+    }
+
+    #[test]
+    fn without_a_terminal_it_is_not_asked() {
+        let args = crate::cli::GlobalArgs {
+            chdir: None,
+            yes: false,
+            non_interactive: true,
+            json: false,
+            color: crate::cli::ColorChoice::Never,
+            quiet: true,
+            verbose: 0,
+            offline: false,
+        };
+        let ui = Ui::from_args(&args);
+        assert!(last_question(&ui, oid('a'), oid('b'), "v1.2.1", "./deploy.sh").is_ok());
     }
 }

@@ -26,6 +26,7 @@ mod meta;
 mod pipeline;
 mod pipes;
 mod presence;
+mod prompts;
 mod release;
 mod retro;
 mod review;
