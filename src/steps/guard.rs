@@ -92,6 +92,8 @@ pub enum FlagKind {
     FlagPattern,
     /// A symlink added or retargeted: what runs then reads whatever its target holds.
     Symlink,
+    /// A test file deleted, or a file with fewer tests than before.
+    DeletesTests,
 }
 
 impl FlagKind {
@@ -104,6 +106,7 @@ impl FlagKind {
             FlagKind::SwallowedError => "swallowed-error",
             FlagKind::FlagPattern => "flag-pattern",
             FlagKind::Symlink => "symlink",
+            FlagKind::DeletesTests => "deletes-tests",
         }
     }
 }
@@ -282,13 +285,32 @@ const RULES: &[Rule] = &[
         what: RuleKind::Flag(".ok(); discards a Result"),
         rust_only: true,
     },
+    // `Err(_)` (or `Err(_e)`) that goes on as if nothing failed. `Err(e) => return Err(e)`
+    // passes the error on and is not flagged, nor is `Err(_) => return Err(…)`, which still
+    // fails (a poorer message, but not a hidden failure).
+    Rule {
+        pattern: r"\bErr\s*\(\s*_\w*\s*\)\s*=>\s*(?:continue\b|break\b|\{\s*\}|\(\s*\)|return\b\s*(?:$|;|[^E\s]|E[^r]))",
+        what: RuleKind::Flag("Err(_) => continue/return drops the error"),
+        rust_only: true,
+    },
+    Rule {
+        pattern: r"\bcatch_unwind\b",
+        what: RuleKind::Flag("catch_unwind turns a panic into a value"),
+        rust_only: true,
+    },
+    Rule {
+        pattern: r"^\s*#!?\[\s*allow\s*\(",
+        what: RuleKind::Flag("#[allow(…)] silences a warning"),
+        rust_only: true,
+    },
 ];
 
 /// Text every rule needs: most lines have none, and a search for literals alone (SIMD) is
 /// several times faster than running the set on them. (`let  _` with two spaces is missed:
 /// rustfmt never writes it.)
 static TRIGGER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"catch|except|rescue|\|\||/dev/null|unwrap_or_default|let _|\.ok\(").expect("valid")
+    Regex::new(r"catch|except|rescue|\|\||/dev/null|unwrap_or_default|let _|\.ok\(|Err|allow")
+        .expect("valid")
 });
 /// Each rule compiled on its own: after `TRIGGER`, trying them in order (each with its own
 /// literal prefilter) is cheaper than an overlapping search of a set.
@@ -337,7 +359,29 @@ struct Current {
     hunk: Option<Hunk>,
     /// An added line that opened a catch/except block: (block, line, text).
     open: Option<(Block, u32, String)>,
+    /// Test markers (`#[test]`, `def test_…`, `func Test…`, `it("…"`) removed and added, and
+    /// where the first removed one was: fewer after than before is flagged at the file's end.
+    tests_removed: u32,
+    tests_added: u32,
+    first_test_removed: Option<u32>,
+    /// The whole file is deleted (a deleted test file is flagged once, as a file).
+    deleted: bool,
 }
+
+/// A line that declares a test: Rust `#[test]` (and `#[tokio::test]`…), Python `def test_…`,
+/// Go `func TestX(t *testing.T)`, JavaScript/TypeScript `it(`/`test(` with a name, Ruby `it "…"`.
+static TEST_MARK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^\s*(?:#\[(?:\w+::)*test\b|(?:async\s+)?def\s+test\w*\s*\(|func\s+Test\w*\s*\(|(?:it|test)(?:\.\w+)?\s*\(\s*['"`]|it\s+['"])"#)
+        .expect("valid")
+});
+
+/// A path that holds tests by the usual conventions (a `tests/`, `test/`, `spec/` or
+/// `__tests__/` folder; `_test.go`, `test_*.py`, `*_test.py`, `*.test.js`, `*.spec.ts`, `*_spec.rb`,
+/// `*Test.java`).
+static TEST_PATH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|/)(?:tests?|spec|__tests__)/|_test\.go$|(?:^|/)test_[^/]*\.py$|_test\.py$|\.(?:test|spec)\.[cm]?[jt]sx?$|_spec\.rb$|Tests?\.(?:java|kt|cs)$")
+        .expect("valid")
+});
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum PolicyMark {
@@ -508,9 +552,23 @@ impl Analyzer {
 
     fn end_file(&mut self) {
         self.end_hunk();
-        if let Some(file) = self.file.take()
-            && file.policy == PolicyMark::Pending
-        {
+        let Some(file) = self.file.take() else { return };
+        if !file.deleted && file.tests_removed > file.tests_added {
+            let n = file.tests_removed - file.tests_added;
+            self.flags.push(Flag {
+                kind: FlagKind::DeletesTests,
+                path: file.path.clone(),
+                line: file.first_test_removed,
+                text: format!(
+                    "{} fewer after the fix ({} removed, {} added)",
+                    plural(n, "test"),
+                    file.tests_removed,
+                    file.tests_added
+                ),
+                rule: Some(Cow::Borrowed("deletes tests")),
+            });
+        }
+        if file.policy == PolicyMark::Pending {
             self.flags.push(policy_flag(file.path, None, String::new()));
         }
     }
@@ -617,6 +675,16 @@ impl DiffVisitor for Analyzer {
                 "hotfix.toml deleted on the hotfix branch".into(),
             ));
         }
+        let deleted = change.change == Change::Deleted;
+        if !excluded && deleted && TEST_PATH.is_match(change.path.as_bytes()) {
+            self.flags.push(Flag {
+                kind: FlagKind::DeletesTests,
+                path: change.path.clone(),
+                line: None,
+                text: "test file deleted".into(),
+                rule: Some(Cow::Borrowed("deletes tests")),
+            });
+        }
         let policy_pending = is_policy && change.change != Change::Deleted;
         if excluded && !policy_pending {
             return;
@@ -635,6 +703,10 @@ impl DiffVisitor for Analyzer {
             next_new: 1,
             hunk: None,
             open: None,
+            tests_removed: 0,
+            tests_added: 0,
+            first_test_removed: None,
+            deleted,
         });
     }
 
@@ -698,6 +770,14 @@ impl DiffVisitor for Analyzer {
             _ => {}
         }
         let Some(i) = file.stat else { return };
+        if TEST_MARK.is_match(line.content) {
+            if added {
+                file.tests_added += 1;
+            } else {
+                file.tests_removed += 1;
+                file.first_test_removed.get_or_insert(lineno);
+            }
+        }
         if let Some(hunk) = &mut file.hunk {
             hunk.first_line.get_or_insert(lineno);
             let (count, text) = if added {
@@ -977,7 +1057,7 @@ pub fn evaluate(ctx: &Ctx, h: &Hotfix, tip: Oid, tree: Oid) -> Result<GateView> 
         });
     }
     let next = if h.policy.policy.allow_override {
-        "hotfix guard --override guard --reason <text> (or make the fix smaller)"
+        "make the fix smaller, then `hotfix guard`; or `hotfix guard --override guard --reason <text>`"
     } else {
         "make the fix smaller, then `hotfix guard`"
     };

@@ -581,7 +581,7 @@ fn status_shows_the_guard_gate() {
     );
     assert!(
         run.stdout
-            .contains("next: hotfix guard --override guard --reason <text>"),
+            .contains("next: make the fix smaller, then `hotfix guard`; or `hotfix guard --override guard --reason <text>`"),
         "{}",
         run.stdout
     );
@@ -669,4 +669,124 @@ fn non_utf8_path_is_counted_and_shown() {
     assert_eq!(json["totals"]["files"], 1);
     assert_eq!(json["totals"]["lines"], 2);
     assert_eq!(json["files"][0]["path"], "caf\u{fffd}.txt");
+}
+
+/// Rust's ways to hide an error, each flagged where it is, and the ordinary error handling
+/// around them left alone.
+const RS_HIDDEN: &str = "\
+fn f() -> Result<()> {
+    for x in xs {
+        match parse(x) {
+            Ok(v) => use_it(v),
+            Err(_) => continue,
+        }
+    }
+    let v = match load() {
+        Ok(v) => v,
+        Err(_) => return Ok(()),
+    };
+    match save() {
+        Err(_e) => {}
+        Ok(()) => {}
+    }
+    let r = std::panic::catch_unwind(|| risky());
+    write(v).ok();
+    match read() {
+        Ok(v) => v,
+        Err(e) => return Err(e),
+    };
+    match read() {
+        Err(_) => return Err(anyhow!(\"unreadable\")),
+        Ok(v) => v,
+    };
+    let n = read().ok().unwrap_or(0);
+    Ok(())
+}
+#[allow(dead_code)]
+fn g() {}
+";
+
+#[test]
+fn rust_ways_of_hiding_an_error_are_flagged_and_ordinary_handling_is_not() {
+    let (_env, repo) = hotfix_on(&[], Some("[guard]\nmax_files = 50\nmax_lines = 1000\n"));
+    repo.write("src/lib.rs", RS_HIDDEN);
+    // the same text in another language is not Rust's business
+    repo.write("notes.txt", RS_HIDDEN);
+    commit_all(&repo, "add code");
+    let run = repo.hotfix(&["guard", "--json"]).ok();
+    let json = run.json();
+    let expected: BTreeSet<_> = [5, 10, 13, 16, 17, 29]
+        .into_iter()
+        .map(|l| flag("swallowed-error", "src/lib.rs", Some(l)))
+        .collect();
+    assert_eq!(flag_set(&json), expected, "{}", run.stdout);
+    let rules: Vec<&str> = json["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    for rule in [
+        "Err(_) => continue/return drops the error",
+        "catch_unwind turns a panic into a value",
+        ".ok(); discards a Result",
+        "#[allow(…)] silences a warning",
+    ] {
+        assert!(rules.contains(&rule), "no flag for {rule}: {rules:?}");
+    }
+    let run = repo.hotfix(&["guard"]).ok();
+    assert!(
+        run.stdout
+            .contains("src/lib.rs:5: swallowed-error: Err(_) => continue,"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn deleting_a_test_file_or_a_test_function_is_flagged() {
+    let tests_rs = "#[test]\nfn one() {}\n\n#[test]\nfn two() {}\n";
+    let lib_rs = "pub fn f() {}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn works() {}\n\n    #[tokio::test]\n    async fn also() {}\n}\n";
+    let py = "def test_a():\n    assert f()\n\ndef helper():\n    pass\n";
+    let (_env, repo) = hotfix_on(
+        &[
+            ("tests/cli.rs", tests_rs),
+            ("src/lib.rs", lib_rs),
+            ("test_app.py", py),
+            ("web/app.test.js", "it('works', () => {});\n"),
+        ],
+        None,
+    );
+    repo.git(&["rm", "-q", "tests/cli.rs", "web/app.test.js"]);
+    repo.write(
+        "src/lib.rs",
+        "pub fn f() {}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn works() {}\n}\n",
+    );
+    // a test renamed (one removed, one added) is not fewer tests
+    repo.write(
+        "test_app.py",
+        "def test_b():\n    assert f()\n\ndef helper():\n    pass\n",
+    );
+    commit_all(&repo, "drop tests");
+    let run = repo.hotfix(&["guard", "--json"]).ok();
+    let expected: BTreeSet<_> = [
+        flag("deletes-tests", "tests/cli.rs", None),
+        flag("deletes-tests", "web/app.test.js", None),
+        // removed lines sit where the next line of the new file is
+        flag("deletes-tests", "src/lib.rs", Some(7)),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(flag_set(&run.json()), expected, "{}", run.stdout);
+    let run = repo.hotfix(&["guard"]).ok();
+    for line in [
+        "tests/cli.rs: deletes-tests: test file deleted",
+        "src/lib.rs:7: deletes-tests: 1 test fewer after the fix (1 removed, 0 added)",
+    ] {
+        assert!(
+            run.stdout.contains(line),
+            "missing {line:?}:\n{}",
+            run.stdout
+        );
+    }
 }
