@@ -96,9 +96,13 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<()> {
     }
     match &cli.command {
         Command::Completions(args) => return commands::meta::completions(args.shell),
-        Command::Man => return commands::meta::man(),
+        Command::Man(args) => return commands::meta::man(ui, args),
         // The demo makes its own repositories: it runs anywhere, inside a repository or not.
         Command::Demo(args) => return commands::demo::demo(ui, args),
+        Command::Complete(args) => {
+            commands::complete::complete(&dir, args.what);
+            return Ok(());
+        }
         _ => {}
     }
     let mut ctx = Ctx::open(ui, &dir)?;
@@ -107,7 +111,7 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<()> {
     // read the release history work there; the others refuse with the bare-repository sentence.
     let reads_history = matches!(
         cli.command,
-        Command::VerifyMerged | Command::Retro(_) | Command::List | Command::Stats(_)
+        Command::VerifyMerged | Command::Retro(_) | Command::List(_) | Command::Stats(_)
     );
     if !reads_history {
         ctx.repo.workdir()?;
@@ -117,7 +121,7 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<()> {
         Command::Start(args) => steps::branch::start(&ctx, args),
         Command::Status => commands::status::status(&ctx),
         Command::Abort(args) => commands::abort::abort(&ctx, args),
-        Command::Completions(_) | Command::Man | Command::Demo(_) => {
+        Command::Completions(_) | Command::Man(_) | Command::Demo(_) | Command::Complete(_) => {
             unreachable!("handled above")
         }
         Command::Approve(args) => steps::review::approve(&ctx, args),
@@ -130,7 +134,7 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<()> {
         Command::Rebase(args) => steps::rebase::rebase(&ctx, args),
         Command::VerifyMerged => crate::history::verify_merged(&ctx),
         Command::Retro(args) => commands::retro::retro(&ctx, args),
-        Command::List => commands::list::list(&ctx),
+        Command::List(args) => commands::list::list(&ctx, args),
         Command::Stats(args) => commands::stats::stats(&ctx, args),
     }
 }

@@ -19,7 +19,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Listed apart in each command's help, after the command's own options (as gh does).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Run as if hotfix was started in <PATH>
     #[arg(short = 'C', value_name = "PATH", global = true)]
@@ -127,7 +129,7 @@ pub enum Command {
     Retro(RetroArgs),
 
     /// List past hotfixes
-    List,
+    List(ListArgs),
 
     /// Hotfix frequency, trend, root causes and compliance, read from git history
     Stats(StatsArgs),
@@ -138,11 +140,35 @@ pub enum Command {
     /// Print shell completions
     Completions(CompletionsArgs),
 
-    /// Print the man page (roff)
-    Man,
+    /// Print the man page (roff), or install it where `man` finds it
+    Man(ManArgs),
 
     /// Run the whole pipeline on a throwaway repository
     Demo(DemoArgs),
+
+    /// The values the completion scripts ask for (hotfix branches, release tags, criteria)
+    #[command(name = "__complete", hide = true)]
+    Complete(CompleteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompleteArgs {
+    #[arg(value_enum)]
+    pub what: CompleteWhat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompleteWhat {
+    Branches,
+    Tags,
+    Criteria,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only hotfixes since this day (YYYY-MM-DD) or month (YYYY-MM)
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -196,9 +222,13 @@ pub struct ApproveArgs {
     /// The hotfix branch to approve (default: the current branch)
     pub branch: Option<String>,
 
-    /// Push the approval to the remote so the author sees it
+    /// Push the approval (or the change request) to the remote so the author sees it
     #[arg(long)]
     pub push: bool,
+
+    /// Do not approve: ask for changes, with a comment the author sees in `hotfix status`
+    #[arg(long, value_name = "COMMENT")]
+    pub request_changes: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -327,7 +357,7 @@ pub enum Cause {
 
 #[derive(Debug, Args)]
 pub struct StatsArgs {
-    /// Only hotfixes since this date (YYYY-MM-DD)
+    /// Only hotfixes since this day (YYYY-MM-DD) or month (YYYY-MM)
     #[arg(long, value_name = "DATE")]
     pub since: Option<String>,
 
@@ -341,6 +371,18 @@ pub struct CompletionsArgs {
     /// The shell to generate completions for
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write the page as hotfix.1 and git-hotfix.1 (for `git hotfix --help`) into the man
+    /// folder instead of printing it
+    #[arg(long)]
+    pub install: bool,
+
+    /// The folder for --install [default: $XDG_DATA_HOME/man/man1, else ~/.local/share/man/man1]
+    #[arg(long, value_name = "DIR", requires = "install")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

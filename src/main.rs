@@ -28,7 +28,42 @@ fn parse() -> Cli {
     if as_git {
         cmd = cmd.bin_name("git hotfix");
     }
-    Cli::from_arg_matches(&cmd.get_matches()).unwrap_or_else(|e| e.exit())
+    let matches = cmd.try_get_matches().unwrap_or_else(|e| exit_with(e));
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// clap's error, except the usage line it prints for a mistyped flag: that line is built from
+/// the arguments as typed, suggestion applied (`deploy --psuh` gives "Usage: hotfix deploy
+/// --push"), which reads as if it were the command's usage. The tip and `--help` stay.
+fn exit_with(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    if e.kind() != ErrorKind::UnknownArgument || !e.use_stderr() {
+        e.exit();
+    }
+    let text = if console::colors_enabled_stderr() {
+        e.render().ansi().to_string()
+    } else {
+        e.render().to_string()
+    };
+    let mut out = String::new();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        let plain = console::strip_ansi_codes(line);
+        if plain.starts_with("Usage:") {
+            // and the blank line after it
+            if lines
+                .peek()
+                .is_some_and(|l| console::strip_ansi_codes(l).trim().is_empty())
+            {
+                lines.next();
+            }
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    eprint!("{out}");
+    std::process::exit(2);
 }
 
 /// One sentence saying what is wrong, the causes under it, and how to proceed. A closed stderr

@@ -27,10 +27,11 @@ use crate::git::{Created, Oid, Repo, TimedOut};
 pub const MIRROR: &str = "refs/hotfix-remote/";
 
 /// The record kinds copied in from the mirror (the prefixes of `steps::review::APPROVAL_REFS`,
-/// `commands::retro::RETRO_REFS` and `steps::confirm::NOT_CODE_REFS`; a test keeps them equal).
+/// `steps::changes::CHANGES_REFS`, `commands::retro::RETRO_REFS` and `steps::confirm::NOT_CODE_REFS`; a test keeps them equal).
 /// Anything else under the remote's `refs/hotfix/` stays in the mirror only.
-pub const RECORD_KINDS: [&str; 3] = [
+pub const RECORD_KINDS: [&str; 4] = [
     "refs/hotfix/approvals/",
+    "refs/hotfix/changes/",
     "refs/hotfix/retros/",
     "refs/hotfix/not-code/",
 ];
@@ -393,6 +394,7 @@ mod tests {
             RECORD_KINDS,
             [
                 crate::steps::review::APPROVAL_REFS,
+                crate::steps::changes::CHANGES_REFS,
                 crate::commands::retro::RETRO_REFS,
                 crate::steps::confirm::NOT_CODE_REFS,
             ]

@@ -551,19 +551,43 @@ impl Demo<'_> {
         ));
     }
 
-    /// How the user runs hotfix: `cargo run -q --` from a build folder, else `hotfix`.
-    fn program_shown(&self) -> &'static str {
-        let in_cargo_target = self.exe.parent().is_some_and(|dir| {
-            dir.parent()
-                .and_then(Path::file_name)
-                .is_some_and(|name| name == "target")
-        });
-        if in_cargo_target {
-            "cargo run -q --"
-        } else {
-            "hotfix"
-        }
+    /// The command that runs this hotfix from where the user is: `hotfix` (or `git hotfix`)
+    /// when that name on PATH is this program, `cargo run -q --` when cargo started it, else
+    /// the program's own path.
+    fn program_shown(&self) -> String {
+        program_shown(&self.exe)
     }
+}
+
+/// See [`Demo::program_shown`].
+fn program_shown(exe: &Path) -> String {
+    let same = |p: &Path| {
+        let (Ok(a), Ok(b)) = (std::fs::canonicalize(p), std::fs::canonicalize(exe)) else {
+            return false;
+        };
+        a == b
+    };
+    let on_path = |name: &str| {
+        std::env::var_os("PATH").is_some_and(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(name))
+                .find(|p| p.is_file())
+                .is_some_and(|p| same(&p))
+        })
+    };
+    if on_path("hotfix") {
+        return "hotfix".into();
+    }
+    if on_path("git-hotfix") {
+        return "git hotfix".into();
+    }
+    // `cargo run` sets CARGO and the package's name for the program it runs
+    if std::env::var_os("CARGO").is_some()
+        && std::env::var_os("CARGO_PKG_NAME").is_some_and(|n| n == "hotfix")
+    {
+        return "cargo run -q --".into();
+    }
+    quote(&exe.display().to_string())
 }
 
 /// An argument as a user would type it in a POSIX shell.

@@ -36,7 +36,7 @@ pub fn init(ctx: &Ctx) -> Result<()> {
             "{} already exists; init never overwrites it",
             path.display()
         ))
-        .hint("edit it by hand (hotfix.toml.example documents every key)")
+        .hint("edit it by hand; every key, with its default and what it does: docs/config.md, or the comments of a fresh `hotfix init` in an empty repository")
         .into());
     }
     let pattern = detect_tag_pattern(repo)?;
@@ -50,6 +50,11 @@ pub fn init(ctx: &Ctx) -> Result<()> {
         production.as_deref().unwrap_or(""),
         pattern.as_deref().unwrap_or("v*"),
     );
+    let test = detect_test_command(root);
+    let text = match &test {
+        Some((command, _)) => with_test_command(&text, command),
+        None => text,
+    };
     // create_new: never overwrite a file that appeared since the check above
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -84,6 +89,14 @@ pub fn init(ctx: &Ctx) -> Result<()> {
             "  release.tag_format = \"{}\"",
             config::tag_format_for(p)
         ));
+    }
+    match &test {
+        Some((command, from)) => ctx
+            .ui
+            .status(format!("  test.command = \"{command}\" (from {from})")),
+        None => ctx.ui.warn(
+            "no test command found (no Cargo.toml, package.json test script, pyproject.toml, Makefile test target or go.mod); set test.command, or the test gate fails",
+        ),
     }
     ctx.ui
         .status("Review it, commit it, and the policy applies to every hotfix started after that.");
@@ -152,6 +165,59 @@ fn repo_config_add(ctx: &Ctx, key: &str, value: &str) -> Result<()> {
         anyhow::bail!("`git config --add {key} {value}` failed ({status})");
     }
     Ok(())
+}
+
+/// The obvious test command for the project at `root`, and the file it comes from: a Makefile's
+/// `test` target (the team's own entry point), else the build tool's: Cargo.toml, go.mod,
+/// package.json's `test` script (not npm's placeholder), pyproject.toml.
+pub fn detect_test_command(root: &std::path::Path) -> Option<(&'static str, &'static str)> {
+    let read = |name: &str| std::fs::read_to_string(root.join(name)).ok();
+    for name in ["Makefile", "makefile", "GNUmakefile"] {
+        if read(name).is_some_and(|m| {
+            m.lines()
+                .any(|l| l.starts_with("test:") || l.starts_with("test :"))
+        }) {
+            return Some(("make test", "the Makefile's test target"));
+        }
+    }
+    if root.join("Cargo.toml").is_file() {
+        return Some(("cargo test", "Cargo.toml"));
+    }
+    if root.join("go.mod").is_file() {
+        return Some(("go test ./...", "go.mod"));
+    }
+    if let Some(json) = read("package.json")
+        && let Ok(v) = serde_json::from_str::<serde_json::Value>(&json)
+        && let Some(script) = v["scripts"]["test"].as_str()
+        && !script.trim().is_empty()
+        && !script.contains("no test specified")
+    {
+        return Some(("npm test", "package.json's test script"));
+    }
+    if root.join("pyproject.toml").is_file() {
+        return Some(("pytest", "pyproject.toml"));
+    }
+    None
+}
+
+/// The template with `command` as `test.command` (the first `command = ""` of `[test]`).
+fn with_test_command(text: &str, command: &str) -> String {
+    let Some(section) = text.find("\n[test]\n") else {
+        return text.to_string();
+    };
+    let empty = "command = \"\"";
+    match text[section..].find(empty) {
+        Some(at) => {
+            let at = section + at;
+            let value = toml::Value::String(command.to_string()).to_string();
+            format!(
+                "{}command = {value}{}",
+                &text[..at],
+                &text[at + empty.len()..]
+            )
+        }
+        None => text.to_string(),
+    }
 }
 
 /// The candidate pattern that matches the most stable release tags.

@@ -58,6 +58,23 @@ impl History {
         })
     }
 
+    /// Only the releases deployed, and the not-a-code-change outcomes recorded, at `from` or
+    /// later (`list --since`).
+    pub fn keep_since(&mut self, from: jiff::Timestamp) {
+        let keep: Vec<bool> = self
+            .releases
+            .iter()
+            .map(|r| r.record.deployed_at >= from)
+            .collect();
+        let mut k = keep.iter();
+        self.releases.retain(|_| *k.next().unwrap_or(&false));
+        if let Some((_, presence)) = &mut self.merged {
+            let mut k = keep.iter();
+            presence.retain(|_| *k.next().unwrap_or(&false));
+        }
+        self.not_code.retain(|n| n.recorded_at >= from);
+    }
+
     /// How release `i` reached the development branch (`None`: no branch to check).
     pub fn presence(&self, i: usize) -> Option<Presence> {
         self.merged.as_ref().map(|(_, p)| p[i])
@@ -121,8 +138,16 @@ struct RetroJson<'a> {
 }
 
 /// `hotfix list`.
-pub fn list(ctx: &Ctx) -> Result<()> {
-    let h = History::load(ctx)?;
+pub fn list(ctx: &Ctx, args: &crate::cli::ListArgs) -> Result<()> {
+    let since = args
+        .since
+        .as_deref()
+        .map(crate::commands::stats::parse_since)
+        .transpose()?;
+    let mut h = History::load(ctx)?;
+    if let Some(day) = since {
+        h.keep_since(crate::commands::stats::start_of_day(day)?);
+    }
     let ui = ctx.ui;
     if ui.json {
         let releases = h
@@ -164,7 +189,10 @@ pub fn list(ctx: &Ctx) -> Result<()> {
     }
 
     if h.releases.is_empty() {
-        ui.data("No hotfix releases yet.");
+        match &args.since {
+            Some(day) => ui.data(format!("No hotfix releases since {day}.")),
+            None => ui.data("No hotfix releases yet."),
+        }
     } else {
         let mut rows = vec![
             [
@@ -195,11 +223,13 @@ pub fn list(ctx: &Ctx) -> Result<()> {
         ui.warn(sentence);
     }
     match &h.merged {
-        Some((dev, _)) => ui.status(format!("MERGED: whether the fix is in {}.", dev.label)),
+        Some((dev, _)) if !h.releases.is_empty() => {
+            ui.status(format!("MERGED: whether the fix is in {}.", dev.label))
+        }
         None if !h.releases.is_empty() => ui.status(
             "MERGED is unknown: no development branch found (set branches.development in hotfix.toml).",
         ),
-        None => {}
+        _ => {}
     }
     if !h.not_code.is_empty() {
         ui.data("");

@@ -43,7 +43,7 @@ fn month_of_date(d: Date) -> Month {
 }
 
 /// Midnight UTC at the start of `d`.
-fn start_of_day(d: Date) -> Result<Timestamp> {
+pub fn start_of_day(d: Date) -> Result<Timestamp> {
     Ok(Offset::UTC.to_timestamp(d.to_datetime(Time::midnight()))?)
 }
 
@@ -87,14 +87,25 @@ fn share(part: usize, whole: usize) -> Option<f64> {
     (whole > 0).then(|| (part as f64 / whole as f64 * 1000.0).round() / 1000.0)
 }
 
-fn parse_since(text: &str) -> Result<Date> {
-    let ok = text.len() == 10 && text.as_bytes()[4] == b'-' && text.as_bytes()[7] == b'-';
-    match text.parse::<Date>() {
-        Ok(d) if ok => Ok(d),
+/// Fewer releases than this in the six months compared: no direction is claimed.
+const TREND_MIN_RELEASES: usize = 3;
+
+/// `--since`: a day (YYYY-MM-DD), or a month (YYYY-MM) meaning its first day.
+pub fn parse_since(text: &str) -> Result<Date> {
+    let b = text.as_bytes();
+    let day = text.len() == 10 && b[4] == b'-' && b[7] == b'-';
+    let month = text.len() == 7 && b[4] == b'-';
+    let parsed = if month {
+        format!("{text}-01").parse::<Date>()
+    } else {
+        text.parse::<Date>()
+    };
+    match parsed {
+        Ok(d) if day || month => Ok(d),
         _ => Err(Refusal::usage(format!(
-            "--since {text} is not a date of the form YYYY-MM-DD"
+            "--since {text} is not a date of the form YYYY-MM-DD or a month YYYY-MM"
         ))
-        .hint("for example: hotfix stats --since 2026-01-01")
+        .hint("for example: --since 2026-01-01, or --since 2026-12 for December 2026 on")
         .into()),
     }
 }
@@ -756,6 +767,19 @@ fn print(ctx: &Ctx, s: &StatsJson) {
     ui.data("");
 
     match &s.trend {
+        // one or two releases in six months say nothing about a direction
+        Some(t) if t.recent.releases + t.previous.releases < TREND_MIN_RELEASES => {
+            ui.data(format!(
+                "{} too few releases to tell: {} in {}..{} against {} in {}..{}",
+                ui.bold("Trend:"),
+                t.recent.releases,
+                t.recent.from,
+                t.recent.to,
+                t.previous.releases,
+                t.previous.from,
+                t.previous.to,
+            ))
+        }
         Some(t) => ui.data(format!(
             "{} {}: {} in {}..{} against {} in {}..{}",
             ui.bold("Trend:"),
@@ -914,7 +938,7 @@ fn print(ctx: &Ctx, s: &StatsJson) {
         ));
     }
     ui.data(format!(
-        "{} {} of {} emergencies ({}); the aim is at least 20%",
+        "{} {} of {} emergencies ({}); about 20% is usual, and a much lower share may mean that configuration, caching and misunderstandings are not ruled out before a fix is started",
         ui.bold("Not a code change:"),
         s.not_code.count,
         s.not_code.emergencies,

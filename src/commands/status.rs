@@ -157,12 +157,7 @@ pub fn status(ctx: &Ctx) -> Result<()> {
         Some(t) => format!("{t} ({})", short_str(&v.base_commit)),
         None => short_str(&v.base_commit),
     };
-    ui.data(format!(
-        "{} {}: {}",
-        ui.bold("hotfix"),
-        ui.bold(&v.branch),
-        v.summary
-    ));
+    ui.data(format!("{}: {}", ui.bold(&v.branch), v.summary));
     ui.data(format!("  base      {base}"));
     if let Some(head) = &v.head_commit {
         let plural = if v.commits == 1 { "" } else { "s" };

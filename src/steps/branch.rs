@@ -247,6 +247,15 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
         .status(format!("Switched to a new branch {branch}, from {from}."));
     ctx.ui
         .status("Commit the smallest fix that removes the cause, then run `hotfix guard`.");
+    let others: Vec<&String> = state.hotfixes.keys().filter(|b| **b != branch).collect();
+    if let Some(first) = others.first() {
+        let names: Vec<&str> = others.iter().map(|b| b.as_str()).collect();
+        ctx.ui.status(format!(
+            "Still in progress: {}; go back to it with `git switch {}`.",
+            names.join(", "),
+            shell_word(first)
+        ));
+    }
     Ok(())
 }
 
@@ -297,7 +306,16 @@ fn policy_at_start(repo: &Repo) -> Result<Config> {
     };
     let committed = Config::load_committed(repo, head)?;
     let on_disk = std::fs::read(root.join(crate::config::FILE_NAME)).ok();
-    if on_disk != repo.file_at(head, crate::config::FILE_NAME)? && local != committed {
+    let in_head = repo.file_at(head, crate::config::FILE_NAME)?;
+    if on_disk.is_some() && in_head.is_none() && local != committed {
+        return Err(Refusal::usage(format!(
+            "{} is not committed, and a hotfix's policy must be the team's committed policy (without it, this hotfix would run on the defaults)",
+            crate::config::FILE_NAME
+        ))
+        .hint("commit it (`git add hotfix.toml && git commit`) or move it aside, then start again; nothing was changed")
+        .into());
+    }
+    if on_disk != in_head && local != committed {
         return Err(Refusal::usage(format!(
             "{} differs from the committed one, and a hotfix's policy must be the team's committed policy",
             crate::config::FILE_NAME

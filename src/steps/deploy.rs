@@ -40,7 +40,10 @@ pub fn deploy(ctx: &Ctx, args: &crate::cli::DeployArgs) -> Result<()> {
             version: args.version.as_deref(),
             overrides: &args.overrides,
         },
-    )
+    )?;
+    // said here, not where the release is made: `finish` goes on to merge back itself
+    ctx.ui.status("Next: `hotfix merge-back`.");
+    Ok(())
 }
 
 /// The hotfix checked out, or a refusal that says how to get there.
@@ -65,6 +68,7 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
     let _lock = deploy_lock(repo)?;
     crate::seal::verify(repo, h, "deploy")?;
     let (_, tip) = repo.current_branch()?;
+    steps::require_fix(h, tip, "deploy")?;
     let tree = repo.tree_of(tip)?;
     let tree_s = tree.to_string();
 
@@ -151,6 +155,18 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
     let h = &reload(ctx, &h.branch)?;
     let gates = steps::evaluate_gates(ctx, h, tip, tree)?;
     let failing: Vec<&GateView> = gates.iter().filter(|g| !g.passed).collect();
+    if !failing.is_empty() && ctx.ui.json {
+        // for a script: what was refused, on stdout, before the sentence on stderr
+        ctx.ui
+            .data(serde_json::to_string_pretty(&serde_json::json!({
+                "deployed": false,
+                "branch": &h.branch,
+                "commit": tip.to_string(),
+                "tree": tree_s,
+                "refused": &failing,
+                "gates": &gates,
+            }))?);
+    }
     if !failing.is_empty() {
         let what: Vec<String> = failing
             .iter()
@@ -449,10 +465,7 @@ fn after_tag(
         })
         .map_err(changed(&record.tag, "recording the release"))?;
     drop(notify_folder);
-    ctx.ui.status(format!(
-        "Released {}. Next: `hotfix merge-back`.",
-        record.tag
-    ));
+    ctx.ui.status(format!("Released {}.", record.tag));
     Ok(())
 }
 

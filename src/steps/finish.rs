@@ -65,8 +65,13 @@ pub fn finish(ctx: &Ctx, args: &FinishArgs) -> Result<()> {
     let g = guard::evaluate(ctx, &h, tip, tree)?;
     ui.status(format!("{} guard   {}", mark(ui, g.passed), g.reason));
     if !g.passed {
+        let hint = if h.policy.policy.allow_override {
+            "`hotfix guard` shows the diff's size and flags; make the fix smaller, or `hotfix guard --override guard --reason <text>`"
+        } else {
+            "`hotfix guard` shows the diff's size and flags; make the fix smaller"
+        };
         return Err(Refusal::gate(format!("the guard says no: {}", g.reason))
-            .hint("`hotfix guard` shows the diff's size and flags; make the fix smaller, or `hotfix guard --override guard --reason <text>`")
+            .hint(hint)
             .into());
     }
     let r = review::evaluate(ctx, &h, tip, tree)?;
@@ -81,8 +86,14 @@ pub fn finish(ctx: &Ctx, args: &FinishArgs) -> Result<()> {
         .into());
     }
     let t = test::evaluate(ctx, &h, tip, tree)?;
-    ui.status(format!("{} test    {}", mark(ui, t.passed), t.reason));
-    if !t.passed {
+    if t.passed {
+        ui.status(format!("{} test    {}", ui.ok_mark(), t.reason));
+    } else {
+        // an earlier failed run is not this run's result: the tests run now
+        ui.status(format!(
+            "{} test    not passed for this tree yet; running the tests",
+            ui.pending_mark()
+        ));
         test::test(
             ctx,
             &TestArgs {

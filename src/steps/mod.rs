@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod branch;
+pub mod changes;
 pub mod confirm;
 pub mod deploy;
 pub mod finish;
@@ -78,6 +79,27 @@ pub fn evaluate_gates(
         review::evaluate(ctx, h, tip, tree)?,
         test::evaluate(ctx, h, tip, tree)?,
     ])
+}
+
+/// Refuses a step for a hotfix branch that is still at its base: there is no fix to judge, test
+/// or ship, so nothing runs (a test run there would record a pass of the release itself).
+pub fn require_fix(
+    h: &crate::state::Hotfix,
+    tip: crate::git::Oid,
+    command: &str,
+) -> anyhow::Result<()> {
+    if tip.to_string() != h.base_commit {
+        return Ok(());
+    }
+    Err(crate::error::Refusal::gate(format!(
+        "{} has no fix committed yet; nothing was run",
+        h.branch
+    ))
+    .hint(format!(
+        "commit the fix on {}, then run `hotfix {command}`",
+        crate::ui::shell_word(&h.branch)
+    ))
+    .into())
 }
 
 /// Records `--override <gate> --reason <text>` for the tree at `tree`, where the policy snapshot

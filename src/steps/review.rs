@@ -27,8 +27,8 @@ use crate::config::Config;
 use crate::error::Refusal;
 use crate::git::{CommitInfo, Identity, Oid, Repo, short};
 use crate::state::{Hotfix, State};
-use crate::steps::GateView;
 use crate::steps::guard::{self, GuardReport};
+use crate::steps::{GateView, changes};
 use crate::ui::shell_word;
 use crate::version;
 
@@ -311,6 +311,18 @@ pub fn evaluate(ctx: &Ctx, h: &Hotfix, tip: Oid, tree: Oid) -> Result<GateView> 
     if let Some(a) = &t.stale {
         parts.push(stale_reason(a, &tree_s, h));
     }
+    // the reviewer's word to the author, until that reviewer approves the tree in question
+    if let Some(r) = changes::read(&ctx.repo, &h.branch)?.into_iter().rfind(|r| {
+        !t.counted
+            .iter()
+            .any(|a| same_email(&a.reviewer_email, &r.reviewer_email))
+    }) {
+        let commit = Oid::from_str(&r.commit).map(short).unwrap_or_default();
+        parts.push(format!(
+            "{} asked for changes at commit {commit}: \"{}\"",
+            r.reviewer_name, r.comment
+        ));
+    }
     if !t.own.is_empty() {
         let who: Vec<&str> = t.own.iter().map(|a| a.reviewer_name.as_str()).collect();
         parts.push(format!(
@@ -333,7 +345,9 @@ fn stale_reason(a: &Approval, tree: &str, h: &Hotfix) -> String {
     let who = &a.reviewer_name;
     if a.tree != tree {
         let commit = Oid::from_str(&a.commit).map(short).unwrap_or_default();
-        return format!("approval by {who} is for an older tree ({commit}); ask for a new review");
+        return format!(
+            "approval by {who} is for an older tree (at commit {commit}); ask for a new review"
+        );
     }
     if a.schema != APPROVAL_SCHEMA || a.shown.is_none() {
         return format!(
@@ -458,6 +472,24 @@ pub fn approve(ctx: &Ctx, args: &ApproveArgs) -> Result<()> {
     let existing = read_approvals(repo, branch)?
         .into_iter()
         .find(|a| a.tree == tree.to_string() && same_email(&a.reviewer_email, &me.email));
+    if let Some(comment) = &args.request_changes {
+        if existing.is_some() {
+            return Err(Refusal::usage(format!(
+                "you approved tree {} of {branch} already; an approval is never taken back",
+                short(tree)
+            ))
+            .hint("ask for changes on the next tree the author commits")
+            .into());
+        }
+        let comment = changes::clean_comment(comment).ok_or_else(|| {
+            Refusal::usage(format!(
+                "the comment is empty or longer than {} characters",
+                changes::MAX_COMMENT
+            ))
+        })?;
+        show(ctx, &target, &commits, tree)?;
+        return request_changes(ctx, &target, tree, &me, &comment, args.push);
+    }
     let mut guard_report = None;
     let approval = match existing {
         // an approval is never replaced, and this one says something else than this review would
@@ -488,21 +520,23 @@ pub fn approve(ctx: &Ctx, args: &ApproveArgs) -> Result<()> {
             guard_report = Some(report);
             let question = format!("Approve tree {} of {branch}?", short(tree));
             if !ui.confirm(&question, "--yes")? {
-                return Err(Refusal::gate(format!(
-                    "{branch} was not approved; nothing was recorded"
-                ))
-                .hint(format!(
-                    "run `hotfix approve {}` again when you are ready",
-                    shell_word(branch)
-                ))
-                .into());
+                return declined(ctx, &target, tree, &me, args.push);
             }
             record(repo, &target, tree, shown, &me, &refname)?
         }
     };
 
     let mut pushed = false;
-    match (&target.remote, args.push) {
+    // in a terminal, the reviewer is asked rather than told to run the command again
+    let push = args.push
+        || match &target.remote {
+            Some(remote) if ui.can_prompt() => ui.confirm(
+                &format!("Push the approval to {remote} so the author sees it?"),
+                "--push",
+            )?,
+            _ => false,
+        };
+    match (&target.remote, push) {
         (Some(remote), true) => {
             crate::fault::point("approve-before-push");
             push_approval(ctx, remote, &refname, branch)?;
@@ -546,6 +580,92 @@ pub fn approve(ctx: &Ctx, args: &ApproveArgs) -> Result<()> {
             pushed,
             guard: guard_report.as_ref(),
         })?);
+    }
+    Ok(())
+}
+
+/// The reviewer said no to "Approve tree …?": ask for changes (a comment the author sees), or
+/// leave it for now (nothing recorded, exit 0).
+fn declined(ctx: &Ctx, target: &Target, tree: Oid, me: &Identity, push: bool) -> Result<()> {
+    let ui = ctx.ui;
+    let branch = target.branch.as_str();
+    let choices = DECLINE_CHOICES.map(String::from);
+    let i = ui.select(
+        "Not approved. What now?",
+        &choices,
+        "--request-changes <comment>",
+    )?;
+    if i == 0 {
+        let text = ui.input(
+            "What should change? (the author sees it in `hotfix status`)",
+            "--request-changes <comment>",
+        )?;
+        let comment = changes::clean_comment(&text).ok_or_else(|| {
+            Refusal::usage("the comment is empty; nothing was recorded").hint(format!(
+                "run `hotfix approve {} --request-changes <comment>`",
+                shell_word(branch)
+            ))
+        })?;
+        return request_changes(ctx, target, tree, me, &comment, push);
+    }
+    ui.status(format!(
+        "{branch} was not approved; nothing was recorded. `hotfix approve {}` when you are ready.",
+        shell_word(branch)
+    ));
+    Ok(())
+}
+
+/// What a reviewer who does not approve may do, in the order offered.
+pub const DECLINE_CHOICES: [&str; 2] = [
+    "Request changes: write a comment for the author",
+    "Leave it for now: record nothing",
+];
+
+/// Records a change request for `tree`, and pushes it like an approval (asked in a terminal).
+fn request_changes(
+    ctx: &Ctx,
+    target: &Target,
+    tree: Oid,
+    me: &Identity,
+    comment: &str,
+    push: bool,
+) -> Result<()> {
+    let ui = ctx.ui;
+    let branch = target.branch.as_str();
+    let key = email_key(&me.email);
+    let (refname, request) =
+        changes::record(&ctx.repo, branch, target.tip, tree, me, comment, &key)?;
+    let push = push
+        || match &target.remote {
+            Some(remote) if ui.can_prompt() => ui.confirm(
+                &format!("Push the request to {remote} so the author sees it?"),
+                "--push",
+            )?,
+            _ => false,
+        };
+    match (&target.remote, push) {
+        (Some(remote), true) => {
+            let spec = format!("{refname}:{refname}");
+            ctx.repo.push(remote, &[&spec]).with_context(|| {
+                format!("the change request is recorded here ({refname}) but could not be pushed")
+            })?;
+            ui.status(format!(
+                "Asked for changes to tree {} of {branch} and pushed the request to {remote}; the author sees it in `hotfix status`.",
+                short(tree)
+            ));
+        }
+        (Some(remote), false) => ui.status(format!(
+            "Asked for changes to tree {} of {branch}. The request is only in this clone; `git push {remote} {}` sends it to the author.",
+            short(tree),
+            shell_word(&format!("{refname}:{refname}"))
+        )),
+        (None, _) => ui.status(format!(
+            "Asked for changes to tree {} of {branch}.",
+            short(tree)
+        )),
+    }
+    if ui.json {
+        ui.data(serde_json::to_string_pretty(&request)?);
     }
     Ok(())
 }
@@ -623,22 +743,25 @@ fn show(
     );
     let mut shown = Shown::Stat;
     if !ui.json && !ui.quiet {
-        ui.print(heading);
+        let mut header = format!("{heading}\n");
         for c in commits {
-            ui.print(format!(
-                "  {} {} ({} <{}>)",
+            header.push_str(&format!(
+                "  {} {} ({} <{}>)\n",
                 short(c.id),
                 c.summary,
                 c.author.name,
                 c.author.email
             ));
         }
-        ui.print("");
+        header.push('\n');
         if ui.interactive && std::io::stdout().is_terminal() {
-            if page_diff(ctx, target)? {
+            // the header goes into the paged text, where it is read with the diff
+            if page_diff(ctx, target, &header)? {
                 shown = Shown::Diff;
             }
         } else {
+            ui.print(header.trim_end_matches('\n'));
+            ui.print("");
             ui.print(repo.diff_stat(target.base, target.tip)?.trim_end());
         }
         ui.print("");
@@ -666,25 +789,66 @@ fn show(
     Ok((report, shown))
 }
 
-/// `git diff --stat --patch base tip` through the git program, so the user's pager and diff
-/// settings apply. False when it failed and only the stat was shown.
-fn page_diff(ctx: &Ctx, target: &Target) -> Result<bool> {
+/// `header`, then `git diff --stat --patch base tip` (through the git program, so the user's
+/// diff settings apply), in git's pager (`git var GIT_PAGER`: core.pager, $GIT_PAGER, $PAGER,
+/// less), so that what is being approved is on the pages the reviewer reads. False when `git
+/// diff` failed and only the stat was shown.
+fn page_diff(ctx: &Ctx, target: &Target, header: &str) -> Result<bool> {
     let mut cmd = ctx.repo.git_command()?;
     cmd.arg("diff");
-    if !console::colors_enabled() {
-        cmd.arg("--no-color");
-    }
+    cmd.arg(if console::colors_enabled() {
+        "--color=always"
+    } else {
+        "--no-color"
+    });
     cmd.args(["--stat", "--patch"])
         .arg(target.base.to_string())
         .arg(target.tip.to_string());
-    let status = cmd.status().context("could not run `git diff`")?;
-    if !status.success() {
+    let out = cmd.output().context("could not run `git diff`")?;
+    let mut text = header.as_bytes().to_vec();
+    let diffed = out.status.success();
+    if diffed {
+        text.extend_from_slice(&out.stdout);
+    } else {
         ctx.ui.warn("`git diff` failed; this is what changed:");
-        ctx.ui
-            .print(ctx.repo.diff_stat(target.base, target.tip)?.trim_end());
-        return Ok(false);
+        text.extend_from_slice(ctx.repo.diff_stat(target.base, target.tip)?.as_bytes());
     }
-    Ok(true)
+    let pager = ctx
+        .repo
+        .git_command()?
+        .args(["var", "GIT_PAGER"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "less".to_string());
+    if pager.is_empty() || pager == "cat" {
+        use std::io::Write;
+        let _ = std::io::stdout().write_all(&text);
+        return Ok(diffed);
+    }
+    let mut child = std::process::Command::new("sh");
+    child
+        .arg("-c")
+        .arg(&pager)
+        .stdin(std::process::Stdio::piped());
+    // as git sets them: quit when it fits on one screen, keep colours, do not clear
+    if std::env::var_os("LESS").is_none() {
+        child.env("LESS", "FRX");
+    }
+    if std::env::var_os("LV").is_none() {
+        child.env("LV", "-c");
+    }
+    let mut child = child
+        .spawn()
+        .with_context(|| format!("could not run the pager `{pager}`"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        // the reviewer may quit the pager before the end: a closed pipe is no error
+        let _ = stdin.write_all(&text);
+    }
+    let _ = child.wait();
+    Ok(diffed)
 }
 
 /// Finds the branch to approve and its base.

@@ -28,6 +28,7 @@ pub fn test(ctx: &Ctx, args: &TestArgs) -> Result<()> {
     // a policy edited in the state could choose the command (`true`) and launder the result
     crate::seal::verify(&ctx.repo, h, "running the tests")?;
     let (_, commit) = ctx.repo.current_branch()?;
+    steps::require_fix(h, commit, "test")?;
     let tree = ctx.repo.tree_of(commit)?;
 
     for path in ctx.repo.remove_stale_checkouts()? {
@@ -224,7 +225,7 @@ pub fn evaluate(ctx: &Ctx, h: &Hotfix, tip: Oid, tree: Oid) -> Result<GateView> 
                 .unwrap_or_else(|_| t.commit.clone());
             view(
                 false,
-                format!("{what} is for an older tree ({commit}): run `hotfix test`"),
+                format!("{what} is for an older tree (at commit {commit}): run `hotfix test`"),
             )
         }
         None if h.policy.test.command.trim().is_empty() => view(

@@ -37,3 +37,4 @@ mod status;
 mod team;
 mod test_gate;
 mod verify_merged;
+mod wording;

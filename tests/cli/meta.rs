@@ -149,7 +149,7 @@ fn git_runs_it_as_git_hotfix() {
     assert!(
         through_git
             .stdout
-            .starts_with("hotfix hotfix/login-500: Login returns 500\n"),
+            .starts_with("hotfix/login-500: Login returns 500\n"),
         "{}",
         through_git.stdout
     );

@@ -251,3 +251,85 @@ fn deploy_yes_answers_the_last_question() {
     assert!(!screen.contains("[y/N]"), "{screen}");
     assert_eq!(t.log("deploy.log").len(), 1);
 }
+
+#[test]
+fn approve_pages_the_header_with_the_diff_and_declining_offers_a_change_request() {
+    let t = Team::new();
+    t.author.git(&["push", "-q", "-u", "origin", HOTFIX_BRANCH]);
+    let rita = t.env.clone_of(&t.origin, "rita", REVIEWER);
+    let paged = t.env.path().join("paged.txt");
+    let pager = format!("cat > '{}'", paged.display());
+    let mut pty = on_terminal(&rita, &["approve", HOTFIX_BRANCH], &[("GIT_PAGER", &pager)]);
+    pty.wait_for("[y/N]");
+    let text = std::fs::read_to_string(&paged).unwrap();
+    let header = text
+        .find("Review hotfix/login-500: 1 commit on top of v1.1.0, tree")
+        .expect(&text);
+    assert!(header < text.find("diff --git").expect(&text), "{text}");
+    assert!(
+        text.contains("Fix the checkout 500 (Ann Author <ann@example.com>)"),
+        "{text}"
+    );
+    pty.type_keys("n\r");
+    pty.wait_for("Leave it for now");
+    pty.type_keys("\r");
+    pty.wait_for("What should change?");
+    pty.type_keys("handle the empty email\r");
+    pty.wait_for("Push the request to origin so the author sees it? [y/N]");
+    pty.type_keys("y\r");
+    let (code, screen) = pty.exit();
+    assert_eq!(code, 0, "{screen}");
+    assert_cursor_shown(&screen);
+    let status = t.hf(&["status"]).ok();
+    assert!(
+        status
+            .stdout
+            .contains("Rita Reviewer asked for changes at commit"),
+        "{}",
+        status.stdout
+    );
+    assert!(
+        status.stdout.contains("\"handle the empty email\""),
+        "{}",
+        status.stdout
+    );
+
+    // an approval in a terminal asks whether to push it
+    let mut pty = on_terminal(&rita, &["approve", HOTFIX_BRANCH], &[("GIT_PAGER", "cat")]);
+    pty.wait_for("[y/N]");
+    pty.type_keys("y\r");
+    pty.wait_for("Push the approval to origin so the author sees it? [y/N]");
+    pty.type_keys("y\r");
+    let (code, screen) = pty.exit();
+    assert_eq!(code, 0, "{screen}");
+    let status = t.hf(&["status"]).ok();
+    assert!(
+        status.stdout.contains("approved by Rita Reviewer"),
+        "{}",
+        status.stdout
+    );
+    assert!(
+        !status.stdout.contains("asked for changes"),
+        "{}",
+        status.stdout
+    );
+}
+
+#[test]
+fn leaving_an_approval_for_now_records_nothing_and_is_no_error() {
+    let t = Team::new();
+    t.author.git(&["push", "-q", "-u", "origin", HOTFIX_BRANCH]);
+    let rita = t.env.clone_of(&t.origin, "rita", REVIEWER);
+    let mut pty = on_terminal(&rita, &["approve", HOTFIX_BRANCH], &[("GIT_PAGER", "cat")]);
+    pty.wait_for("[y/N]");
+    pty.type_keys("\r");
+    pty.wait_for("Leave it for now");
+    pty.type_keys("\x1b[B\r");
+    let (code, screen) = pty.exit();
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.contains("was not approved; nothing was recorded"),
+        "{screen}"
+    );
+    assert_eq!(rita.git(&["for-each-ref", "refs/hotfix/"]), "");
+}

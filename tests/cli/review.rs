@@ -260,7 +260,7 @@ fn a_new_commit_makes_the_approval_stale() {
     let reason = gate["reason"].as_str().unwrap();
     assert!(
         reason.contains(&format!(
-            "approval by Rita Reviewer is for an older tree ({}); ask for a new review",
+            "approval by Rita Reviewer is for an older tree (at commit {}); ask for a new review",
             &approved[..10]
         )),
         "{reason}"
