@@ -834,13 +834,16 @@ fn last_question(ui: &crate::ui::Ui, tip: Oid, tree: Oid, tag: &str, command: &s
     if !ui.can_prompt() {
         return Ok(());
     }
-    let question = format!(
-        "Deploy tree {} (commit {}) to production as {tag}, running `{}`?",
-        short(tree),
-        short(tip),
-        command.trim()
-    );
-    if ui.confirm(&question, "--yes")? {
+    // what ships on a line of its own: a prompt wider than the terminal is redrawn badly
+    if !ui.yes {
+        ui.status(format!(
+            "Ready to deploy tree {} (commit {}) as {tag}, running `{}`.",
+            short(tree),
+            short(tip),
+            command.trim()
+        ));
+    }
+    if ui.confirm(&format!("Deploy {tag} to production now?"), "--yes")? {
         return Ok(());
     }
     Err(Refusal::gate(format!(

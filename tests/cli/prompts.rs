@@ -212,10 +212,10 @@ fn deploy_in_a_terminal_asks_once_naming_tree_version_and_command() {
     let screen = pty.screen();
     assert!(
         screen.contains(&format!(
-            "Deploy tree {} (commit {}) to production as v1.1.1, running `echo",
+            "Ready to deploy tree {} (commit {}) as v1.1.1, running `echo",
             &tree[..10],
             &t.author.head()[..10]
-        )),
+        )) && screen.contains("Deploy v1.1.1 to production now? [y/N]"),
         "{screen}"
     );
     pty.type_keys("n\r");
