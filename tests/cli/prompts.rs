@@ -333,3 +333,21 @@ fn leaving_an_approval_for_now_records_nothing_and_is_no_error() {
     );
     assert_eq!(rita.git(&["for-each-ref", "refs/hotfix/"]), "");
 }
+
+#[test]
+fn a_terminate_signal_at_a_prompt_ends_it_with_the_terminal_restored() {
+    let env = Env::new();
+    let repo = env.released_repo();
+    for sig in [libc::SIGTERM, libc::SIGHUP] {
+        let pty = on_terminal(&repo, &["start", "checkout-500"], &[]);
+        pty.wait_for("core-workflow-blocked");
+        // SAFETY: signals our own child, by its pid
+        unsafe {
+            libc::kill(pty.child.id() as libc::pid_t, sig);
+        }
+        let (code, screen) = pty.exit();
+        assert_eq!(code, 130, "{sig}: {screen}");
+        assert_cursor_shown(&screen);
+        assert!(repo.state().is_none());
+    }
+}
