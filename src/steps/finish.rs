@@ -94,12 +94,22 @@ pub fn finish(ctx: &Ctx, args: &FinishArgs) -> Result<()> {
             "{} test    not passed for this tree yet; running the tests",
             ui.pending_mark()
         ));
-        test::test(
+        let ran = test::test(
             ctx,
             &TestArgs {
                 overrides: OverrideArgs::default(),
             },
-        )?;
+        );
+        if let Err(e) = ran {
+            // this run's result, where the earlier one would have been shown
+            if let Ok(h) = deploy::reload(ctx, &h.branch)
+                && let Ok(t) = test::evaluate(ctx, &h, tip, tree)
+                && !t.passed
+            {
+                ui.status(format!("{} test    {}", ui.fail_mark(), t.reason));
+            }
+            return Err(e);
+        }
     }
     let h = deploy::reload(ctx, &h.branch)?;
     deploy::run(
