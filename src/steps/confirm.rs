@@ -208,6 +208,7 @@ mod tests {
             reproduced: false,
             summary: None,
             not_code: false,
+            detected: None,
         }
     }
 
