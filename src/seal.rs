@@ -114,10 +114,36 @@ fn read(repo: &Repo, branch: &str) -> Result<Option<std::result::Result<Seal, St
     Ok(found.map(|bytes| serde_json::from_slice::<Seal>(&bytes).map_err(|e| e.to_string())))
 }
 
+/// Writes the seal of `branch`.
+///
+/// Every seal write happens inside a state update, under the state lock, and nothing but
+/// hotfix writes seals: a ref lock file for the seal found then was left by a hotfix that was
+/// killed while it wrote it. It is given half a second to go (should some git command such as
+/// `pack-refs` hold it a moment), then removed, and the write tried once more.
 fn write(repo: &Repo, branch: &str, seal: &Seal, log: &str) -> Result<()> {
     let json = serde_json::to_vec_pretty(seal).context("could not serialise the hotfix seal")?;
-    repo.write_record_ref(&seal_ref(branch), &json, log)?;
-    Ok(())
+    let name = seal_ref(branch);
+    let lock = repo.common_dir().join(format!("{name}.lock"));
+    match repo.write_record_ref(&name, &json, log) {
+        Ok(_) => Ok(()),
+        Err(e) if lock.exists() => {
+            let until = std::time::Instant::now() + std::time::Duration::from_millis(500);
+            while lock.exists() && std::time::Instant::now() < until {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            if lock.exists() {
+                std::fs::remove_file(&lock).map_err(|r| {
+                    e.context(format!(
+                        "{} was left by a killed hotfix and could not be removed ({r})",
+                        lock.display()
+                    ))
+                })?;
+            }
+            repo.write_record_ref(&name, &json, log)?;
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Seals a new entry, replacing any seal a former hotfix of the same branch left. Called by

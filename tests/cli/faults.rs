@@ -1390,3 +1390,23 @@ fn killed_at_any_moment(attributes: bool) {
         exactly(&repo, "develop", &format!("{what}, then abort"));
     }
 }
+
+// ---- a stale ref lock of a seal ----
+
+#[test]
+fn a_seal_lock_left_by_a_killed_hotfix_does_not_stop_the_next_write() {
+    // a kill while the seal ref was written leaves `<ref>.lock` behind (git's own way of
+    // writing a ref); the next seal write is under the state lock, so the lock is stale
+    let t = team();
+    let seals = t.author.git_dir().join("refs").join("hotfix-seals");
+    let lock = seals.join("hotfix%2Flogin-500.lock");
+    std::fs::create_dir_all(&seals).unwrap();
+    std::fs::write(&lock, "0000000000000000000000000000000000000000\n").unwrap();
+    t.author
+        .commit_file("app.txt", "line 1\nline 2 fixed\nline 3\n", "Fix it");
+    // `hotfix test` seals its result
+    t.hf(&["test"]).ok();
+    assert!(!lock.exists(), "the stale lock is still there");
+    let status = t.hf(&["status"]).ok();
+    assert!(status.stdout.contains("✓ test"), "{}", status.stdout);
+}

@@ -45,6 +45,19 @@ impl Pty {
             .stdin(Stdio::from(slave.try_clone().unwrap()))
             .stdout(Stdio::from(slave.try_clone().unwrap()))
             .stderr(Stdio::from(slave));
+        // A terminal as a shell gives it: the pty is the controlling terminal of a session of
+        // its own, so a key typed before hotfix reads keys (^C while the line is still cooked)
+        // reaches it as a signal, as it would in a real terminal, instead of being dropped.
+        // SAFETY: setsid and ioctl are async-signal-safe; nothing else runs before exec.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(|| {
+                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY as _, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
         let child = cmd.spawn().unwrap();
         drop(cmd); // the parent's copies of the slave side: reads then end when the child exits
         let screen = Arc::new(Mutex::new(Vec::new()));
@@ -280,6 +293,8 @@ fn approve_pages_the_header_with_the_diff_and_declining_offers_a_change_request(
     let (code, screen) = pty.exit();
     assert_eq!(code, 0, "{screen}");
     assert_cursor_shown(&screen);
+    // the reviewer acted a moment ago: as if the seconds without a fetch had passed
+    t.author.forget_last_fetch();
     let status = t.hf(&["status"]).ok();
     assert!(
         status
@@ -302,6 +317,8 @@ fn approve_pages_the_header_with_the_diff_and_declining_offers_a_change_request(
     pty.type_keys("y\r");
     let (code, screen) = pty.exit();
     assert_eq!(code, 0, "{screen}");
+    // the reviewer acted a moment ago: as if the seconds without a fetch had passed
+    t.author.forget_last_fetch();
     let status = t.hf(&["status"]).ok();
     assert!(
         status.stdout.contains("approved by Rita Reviewer"),

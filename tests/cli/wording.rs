@@ -449,6 +449,8 @@ fn a_change_request_reaches_the_author_through_the_remote() {
         "{refs}"
     );
 
+    // the reviewer acted a moment ago: as if the seconds without a fetch had passed
+    t.author.forget_last_fetch();
     let status = t.hf(&["status"]).ok();
     let commit = &t.author.head()[..10];
     assert!(
@@ -473,6 +475,8 @@ fn a_change_request_reaches_the_author_through_the_remote() {
     rita.git(&["fetch", "-q", "origin"]);
     rita.hotfix(&["approve", HOTFIX_BRANCH, "--yes", "--push"])
         .ok();
+    // the reviewer acted a moment ago: as if the seconds without a fetch had passed
+    t.author.forget_last_fetch();
     let status = t.hf(&["status"]).ok();
     assert!(
         !status.stdout.contains("asked for changes"),
