@@ -192,8 +192,13 @@ pub struct StartArgs {
     #[arg(long, value_name = "TEXT")]
     pub summary: Option<String>,
 
+    /// The version to release (default: the base's with the patch raised); the version files
+    /// are bumped to it
+    #[arg(long, value_name = "VERSION")]
+    pub version: Option<String>,
+
     /// The problem was configuration, caching or a misunderstanding: record it, make no branch
-    #[arg(long, conflicts_with_all = ["from", "reproduced", "detected"])]
+    #[arg(long, conflicts_with_all = ["from", "reproduced", "detected", "version"])]
     pub not_code: bool,
 
     /// When the incident began, for time to restore: an RFC 3339 time or "40m ago" (default: now)

@@ -57,6 +57,14 @@ pub struct Release {
     pub tag_pattern: String,
     #[serde(deserialize_with = "de_tag_format")]
     pub tag_format: String,
+    /// The files `start` bumps to the new version. `None` (the key absent): the manifests at
+    /// the root whose version is the base release's; `[]`: none.
+    #[serde(
+        default,
+        deserialize_with = "de_version_files",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub version_files: Option<Vec<VersionFileEntry>>,
 }
 
 impl Default for Release {
@@ -64,8 +72,82 @@ impl Default for Release {
         Release {
             tag_pattern: "v*".into(),
             tag_format: "v{version}".into(),
+            version_files: None,
         }
     }
+}
+
+/// One entry of `release.version_files`: a manifest hotfix knows by name, or any file with the
+/// text around its version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum VersionFileEntry {
+    Path(String),
+    Pattern { path: String, pattern: String },
+}
+
+impl VersionFileEntry {
+    pub fn path(&self) -> &str {
+        match self {
+            VersionFileEntry::Path(p) | VersionFileEntry::Pattern { path: p, .. } => p,
+        }
+    }
+}
+
+fn de_version_files<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<VersionFileEntry>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Path(String),
+        Table(std::collections::BTreeMap<String, String>),
+    }
+    let raw = Vec::<Raw>::deserialize(d)?;
+    let mut out = Vec::new();
+    for entry in raw {
+        let entry = match entry {
+            Raw::Path(p) => VersionFileEntry::Path(p),
+            Raw::Table(mut t) => {
+                let (Some(path), Some(pattern)) = (t.remove("path"), t.remove("pattern")) else {
+                    return Err(serde::de::Error::custom(
+                        "an entry is a path, or { path = \"…\", pattern = \"…{version}…\" }",
+                    ));
+                };
+                if let Some(key) = t.keys().next() {
+                    return Err(serde::de::Error::custom(format!(
+                        "unknown key `{key}` in an entry (it takes path and pattern)"
+                    )));
+                }
+                if pattern.matches("{version}").count() != 1 {
+                    return Err(serde::de::Error::custom(format!(
+                        "the pattern `{pattern}` must contain {{version}} once (e.g. \"DEF_VER=v{{version}}\")"
+                    )));
+                }
+                if pattern.trim() == "{version}" {
+                    return Err(serde::de::Error::custom(format!(
+                        "the pattern of {path} needs text around {{version}}, or it would match any word"
+                    )));
+                }
+                VersionFileEntry::Pattern { path, pattern }
+            }
+        };
+        let p = entry.path();
+        if p.is_empty()
+            || p.starts_with('/')
+            || p.contains('\\')
+            || p.split('/').any(|c| c.is_empty() || c == "." || c == "..")
+        {
+            return Err(serde::de::Error::custom(format!(
+                "`{p}` is not a path inside the repository (relative, with / between folders)"
+            )));
+        }
+        if out.iter().any(|e: &VersionFileEntry| e.path() == p) {
+            return Err(serde::de::Error::custom(format!("{p} is listed twice")));
+        }
+        out.push(entry);
+    }
+    Ok(Some(out))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -587,12 +669,25 @@ mod tests {
 /// The commented `hotfix.toml` that `init` writes; `hotfix.toml.example` is this text with the
 /// defaults (a test keeps the two the same).
 pub fn template(development: &str, tag_pattern: &str) -> String {
-    template_with_production(development, "", tag_pattern)
+    template_with_production(development, "", tag_pattern, &[])
 }
 
-/// [`template`] with a production branch (git-flow's `master`).
-pub fn template_with_production(development: &str, production: &str, tag_pattern: &str) -> String {
+/// [`template`] with a production branch (git-flow's `master`) and the version files `init`
+/// detected (none: the key stays commented out, so detection applies at each start).
+pub fn template_with_production(
+    development: &str,
+    production: &str,
+    tag_pattern: &str,
+    version_files: &[String],
+) -> String {
+    let version_files = if version_files.is_empty() {
+        "# version_files = [\"Cargo.toml\", \"Cargo.lock\"]".to_string()
+    } else {
+        let list: Vec<String> = version_files.iter().map(|p| toml_string(p)).collect();
+        format!("version_files = [{}]", list.join(", "))
+    };
     TEMPLATE
+        .replace("{version_files}", &version_files)
         .replace("{development}", &toml_string(development))
         .replace("{production}", &toml_string(production))
         .replace("{tag_pattern}", &toml_string(tag_pattern))
@@ -630,6 +725,12 @@ also_merge_into = ["release/*"]
 tag_pattern = {tag_pattern}
 # The new tag: the base version with the patch number raised.
 tag_format = {tag_format}
+# The files `start` bumps to the new version, as the first commit of the hotfix branch. Absent:
+# the manifests at the root whose version is the base release's (Cargo.toml with the workspace's
+# own entries in Cargo.lock, package.json with package-lock.json, pyproject.toml, pom.xml,
+# Chart.yaml, VERSION). [] bumps nothing. Any other file takes a pattern:
+# { path = "GIT-VERSION-GEN", pattern = "DEF_VER=v{version}" }.
+{version_files}
 
 [severity]
 # The thresholds that justify a hotfix; anything else goes through the normal release.

@@ -364,6 +364,100 @@ impl Repo {
         }
     }
 
+    /// The folders of `commit`'s tree under `dir` ("" for the root), down to `depth` levels,
+    /// as paths from the root.
+    pub fn dirs_at(&self, commit: Oid, dir: &str, depth: usize) -> Result<Vec<String>> {
+        let root = self
+            .repo
+            .find_commit(commit)
+            .and_then(|c| c.tree())
+            .with_context(|| format!("could not read the tree of {commit}"))?;
+        let start = if dir.is_empty() {
+            root
+        } else {
+            match root.get_path(Path::new(dir)) {
+                Ok(e) => match self.repo.find_tree(e.id()) {
+                    Ok(t) => t,
+                    Err(_) => return Ok(Vec::new()),
+                },
+                Err(_) => return Ok(Vec::new()),
+            }
+        };
+        let mut out = Vec::new();
+        let mut todo = vec![(start, dir.to_string(), 0)];
+        while let Some((tree, at, level)) = todo.pop() {
+            if level >= depth {
+                continue;
+            }
+            for e in tree.iter() {
+                if e.kind() != Some(git2::ObjectType::Tree) {
+                    continue;
+                }
+                let Ok(name) = std::str::from_utf8(e.name_bytes()) else {
+                    continue;
+                };
+                let path = if at.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{at}/{name}")
+                };
+                if let Ok(sub) = self.repo.find_tree(e.id()) {
+                    todo.push((sub, path.clone(), level + 1));
+                }
+                out.push(path);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Makes a commit on top of `parent` whose tree is the parent's with `files` (path from the
+    /// root, content) written over, each keeping its mode; no ref moves. Author and committer
+    /// are this repository's identity (`GIT_AUTHOR_*` / `GIT_COMMITTER_*` apply).
+    pub fn commit_files(
+        &self,
+        parent: Oid,
+        files: &[(String, Vec<u8>)],
+        message: &str,
+    ) -> Result<Oid> {
+        let parent = self
+            .repo
+            .find_commit(parent)
+            .with_context(|| format!("could not read commit {parent}"))?;
+        let base = parent.tree().context("could not read a tree")?;
+        let mut update = git2::build::TreeUpdateBuilder::new();
+        for (path, content) in files {
+            let mode = match base.get_path(Path::new(path)).map(|e| e.filemode()) {
+                Ok(0o100755) => git2::FileMode::BlobExecutable,
+                Ok(0o100644) | Err(_) => git2::FileMode::Blob,
+                Ok(_) => anyhow::bail!("{path} is not a regular file in {}", parent.id()),
+            };
+            let blob = self
+                .repo
+                .blob(content)
+                .with_context(|| format!("could not write {path} to git"))?;
+            update.upsert(path.as_str(), blob, mode);
+        }
+        let tree_id = update
+            .create_updated(&self.repo, &base)
+            .context("could not write a tree")?;
+        let tree = self
+            .repo
+            .find_tree(tree_id)
+            .context("could not read a tree")?;
+        let author = self.repo.author_from_env().map_err(|_| {
+            Refusal::usage("git does not know who you are (user.name and user.email are not set)")
+                .hint("run `git config user.name \"Your Name\"` and `git config user.email you@example.com`")
+        })?;
+        let committer = self
+            .repo
+            .committer_from_env()
+            .context("could not make the committer signature")?;
+        self.repo
+            .commit(None, &author, &committer, message, &tree, &[&parent])
+            .context("could not make a commit")
+    }
+
     pub fn commit_summary(&self, commit: Oid) -> Result<String> {
         let c = self
             .repo

@@ -103,6 +103,9 @@ pub fn presence(repo: &Repo, dev_tip: Oid, releases: &[Release]) -> Result<Vec<P
             .record
             .commits
             .iter()
+            // the version bump is resolved to the target's own version at merge-back, so its
+            // patch is not on the development branch, by design
+            .filter(|c| r.record.version_bump.as_ref() != Some(*c))
             .map(|c| {
                 let oid = Oid::from_str(c).ok()?;
                 let mut paths = repo.commit_changed_paths(oid).ok()?;

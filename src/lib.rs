@@ -23,5 +23,6 @@ pub mod steps;
 pub mod sync;
 pub mod ui;
 pub mod version;
+pub mod version_files;
 
 pub use app::run;

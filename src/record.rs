@@ -115,6 +115,11 @@ pub struct ReleaseRecord {
     /// The hotfix's own commits (base..commit), oldest first: `verify-merged` looks for each
     /// of them, as itself or as the same patch, in the development branch.
     pub commits: Vec<String>,
+    /// The one of `commits` that is the version bump `start` made: only version text, which
+    /// merge-back resolves to each target's own version, so `verify-merged` does not look for
+    /// it as a patch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_bump: Option<String>,
     pub severity: String,
     pub summary: String,
     pub author: Person,
@@ -266,6 +271,7 @@ mod tests {
             commit: "b".repeat(40),
             tree: "c".repeat(40),
             commits: vec!["b".repeat(40)],
+            version_bump: None,
             severity: "revenue-loss".into(),
             summary: "Login gives 500".into(),
             author: Person {

@@ -356,6 +356,19 @@ fn start_edits(sealed: &Hotfix, now: &Hotfix) -> Result<Vec<String>> {
         sealed.started_at.to_string(),
         now.started_at.to_string(),
     );
+    field("version", opt(&sealed.version), opt(&now.version));
+    if sealed.bump != now.bump {
+        let show = |b: &Option<crate::state::Bump>| {
+            b.as_ref().map_or("none".to_string(), |b| {
+                format!("{} → {} in {}", b.from, b.to, b.paths())
+            })
+        };
+        edits.push(format!(
+            "the version bump ({} at start, {} in the state)",
+            show(&sealed.bump),
+            show(&now.bump)
+        ));
+    }
     if sealed.policy != now.policy {
         edits.push(format!(
             "policy {}",

@@ -72,6 +72,14 @@ pub struct Hotfix {
     pub switching: bool,
     /// The policy in force at `start` (SPEC promise 3): later edits to hotfix.toml do not apply.
     pub policy: Config,
+    /// The version this hotfix releases: `start --version`, else the base release's with the
+    /// patch raised; `None` when the base is no release tag and no version was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The version bump `start` commits as the first commit of the branch; `None` when the
+    /// hotfix has no version files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bump: Option<Bump>,
     /// The last guard run (the guard is re-judged live; this is what the release record keeps).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guard: Option<GuardRecord>,
@@ -100,6 +108,29 @@ pub struct RebaseRecord {
     pub onto_commit: String,
     /// The branch's tip before the rebase (what `--abort` puts back).
     pub old_tip: String,
+}
+
+/// The version bump of a hotfix: which files, from which version to which.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bump {
+    /// The version the files say at the base.
+    pub from: String,
+    pub to: String,
+    pub files: Vec<crate::version_files::VersionFile>,
+    /// The bump commit (its parent is the base), once made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+}
+
+impl Bump {
+    /// "Cargo.toml, Cargo.lock".
+    pub fn paths(&self) -> String {
+        self.files
+            .iter()
+            .map(|f| f.path.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// The deploy of one tree, step by step, so a kill at any point is explained and resumed.
@@ -211,6 +242,24 @@ impl Hotfix {
             .iter()
             .rev()
             .find(|o| o.gate == gate && o.tree == tree)
+    }
+}
+
+impl Hotfix {
+    /// The bump commit `start` made, if it made one.
+    pub fn bump_commit(&self) -> Option<&str> {
+        self.bump.as_ref().and_then(|b| b.commit.as_deref())
+    }
+
+    /// Whether the branch at `tip` holds nothing but what `start` made: the base, or the base
+    /// and the version bump.
+    pub fn has_no_fix(&self, tip: &str) -> bool {
+        tip == self.base_commit || self.bump_commit() == Some(tip)
+    }
+
+    /// The commit `start` switches to: the bump commit, or the base.
+    pub fn start_commit(&self) -> &str {
+        self.bump_commit().unwrap_or(&self.base_commit)
     }
 }
 

@@ -61,7 +61,9 @@ pub fn abort(ctx: &Ctx, args: &AbortArgs) -> Result<()> {
         None
     };
     if args.delete && tip.is_some() && !args.force {
-        let lost = repo.commits_only_on(&h.branch, Oid::from_str(&h.base_commit).ok())?;
+        let mut lost = repo.commits_only_on(&h.branch, Oid::from_str(&h.base_commit).ok())?;
+        // the version bump `start` made is hotfix's own, and made again by the next start
+        lost.retain(|c| h.bump_commit() != Some(c.to_string().as_str()));
         if let Some(first) = lost.first() {
             let plural = if lost.len() == 1 { "" } else { "s" };
             return Err(Refusal::usage(format!(

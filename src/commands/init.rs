@@ -45,10 +45,12 @@ pub fn init(ctx: &Ctx) -> Result<()> {
     let production = repo
         .config_string("gitflow.branch.master")
         .filter(|b| repo.branch_tip(b).ok().flatten().is_some());
+    let version_files = detect_version_files(repo, pattern.as_deref().unwrap_or("v*"))?;
     let text = config::template_with_production(
         development.as_deref().unwrap_or(""),
         production.as_deref().unwrap_or(""),
         pattern.as_deref().unwrap_or("v*"),
+        &version_files,
     );
     let test = detect_test_command(root);
     let text = match &test {
@@ -97,6 +99,16 @@ pub fn init(ctx: &Ctx) -> Result<()> {
         None => ctx.ui.warn(
             "no test command found (no Cargo.toml, package.json test script, pyproject.toml, Makefile test target or go.mod); set test.command, or the test gate fails",
         ),
+    }
+    if !version_files.is_empty() {
+        ctx.ui.status(format!(
+            "  release.version_files = [{}] (they say the newest release's version; `start` bumps them)",
+            version_files
+                .iter()
+                .map(|p| format!("\"{p}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     ctx.ui
         .status("Review it, commit it, and the policy applies to every hotfix started after that.");
@@ -218,6 +230,18 @@ fn with_test_command(text: &str, command: &str) -> String {
         }
         None => text.to_string(),
     }
+}
+
+/// The version files of the newest release (see `version_files::detect`), by path; none
+/// without a release tag.
+fn detect_version_files(repo: &Repo, pattern: &str) -> Result<Vec<String>> {
+    let Some((tag, commit)) = version::newest_release_commit(repo, pattern)? else {
+        return Ok(Vec::new());
+    };
+    Ok(crate::version_files::detect(repo, commit, &tag.version)?
+        .into_iter()
+        .map(|f| f.path)
+        .collect())
 }
 
 /// The candidate pattern that matches the most stable release tags.

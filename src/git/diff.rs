@@ -97,6 +97,24 @@ impl Repo {
         V: DiffVisitor + Send,
         F: Fn() -> V + Sync,
     {
+        self.diff_commits_over(base, head, &OldSides::new(), new_visitor)
+    }
+
+    /// [`Repo::diff_commits`] with the base side of some files replaced (`old_sides`: path →
+    /// content): each such file that `head` changed is diffed from that content instead, and
+    /// left out when `head` has exactly it. The guard diffs from the base with the version
+    /// bump applied this way, so the bump itself is not counted and every other change is.
+    pub fn diff_commits_over<V, F>(
+        &self,
+        base: Oid,
+        head: Oid,
+        old_sides: &OldSides,
+        new_visitor: F,
+    ) -> Result<Vec<V>>
+    where
+        V: DiffVisitor + Send,
+        F: Fn() -> V + Sync,
+    {
         // git does not re-hash the objects it reads, and a 1,000-file diff spent a fifth of its
         // time doing so: the guard must stay as fast as `git diff --shortstat`.
         git2::opts::strict_hash_verification(false);
@@ -117,6 +135,7 @@ impl Repo {
                 repo: &self.repo,
                 diff: &diff,
                 attributes,
+                old_sides,
             };
             walker.walk(0..files, &mut visitor)?;
             return Ok(vec![visitor]);
@@ -130,6 +149,7 @@ impl Repo {
                 repo,
                 diff,
                 attributes,
+                old_sides,
             };
             let mut done = Vec::new();
             loop {
@@ -251,12 +271,16 @@ enum Side<'r> {
     Text(Vec<u8>),
 }
 
+/// Base-side contents that replace the base tree's, by path (see [`Repo::diff_commits_over`]).
+pub type OldSides = std::collections::HashMap<String, Vec<u8>>;
+
 /// Walks files of one diff with one repository handle.
 struct Walker<'a, 'r> {
     repo: &'r Repository,
     diff: &'a Diff<'r>,
     /// Honour the `diff` attribute (costly in libgit2: see the module comment).
     attributes: bool,
+    old_sides: &'a OldSides,
 }
 
 impl<'r> Walker<'_, 'r> {
@@ -291,6 +315,23 @@ impl<'r> Walker<'_, 'r> {
                 old_path,
                 change,
             };
+            let replaced = match (change.change, &change.old_path) {
+                (Change::Modified, None) => self.old_sides.get(&change.path),
+                _ => None,
+            };
+            if let Some(old) = replaced {
+                let new = self.side(&delta.new_file(), &change.path)?;
+                if matches!(&new, Side::Blob(b) if b.content() == old.as_slice()) {
+                    continue;
+                }
+                let wanted = visitor.wants_lines(&change);
+                visitor.file(&change);
+                if wanted {
+                    self.lines(&change.path, Side::Text(old.clone()), new, visitor)?;
+                }
+                visitor.file_end();
+                continue;
+            }
             let wanted = visitor.wants_lines(&change);
             visitor.file(&change);
             if wanted {

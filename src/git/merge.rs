@@ -7,6 +7,31 @@ use git2::{BranchType, ErrorCode, RepositoryState};
 
 use super::{Oid, Repo};
 
+/// The three-way merge of one file's texts, as `git merge-file` makes it: the merged text when
+/// nothing conflicts, `None` when something does (or the texts cannot be merged).
+pub fn merge_texts(base: &[u8], ours: &[u8], theirs: &[u8]) -> Option<Vec<u8>> {
+    // git2 initialises libgit2 in most calls but not in `merge_file`; making a buffer does
+    drop(git2::Buf::new());
+    let input = |content| {
+        let mut i = git2::MergeFileInput::new();
+        // a side without a mode is a side that does not exist
+        i.content(content).mode(Some(git2::FileMode::Blob));
+        i
+    };
+    let (b, o, t) = (input(base), input(ours), input(theirs));
+    let merged = git2::merge_file(&b, &o, &t, None).ok()?;
+    merged.is_automergeable().then(|| merged.content().to_vec())
+}
+
+/// One conflicted file of a merge in progress: its path and the three sides' contents.
+#[derive(Debug, Clone)]
+pub struct Conflict {
+    pub path: String,
+    pub base: Vec<u8>,
+    pub ours: Vec<u8>,
+    pub theirs: Vec<u8>,
+}
+
 /// What merging into the checked-out branch did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MergeOutcome {
@@ -87,6 +112,65 @@ impl Repo {
             return Ok(MergeOutcome::Conflicts(conflicts));
         }
         Ok(MergeOutcome::Committed(self.commit_merge(message)?))
+    }
+
+    /// The conflicts of the merge in progress where all three sides are a regular file (both
+    /// sides changed a file that the merge base had): the only ones a text rule can settle.
+    pub fn content_conflicts(&self) -> Result<Vec<Conflict>> {
+        let index = self.repo.index().context("could not read the index")?;
+        let blob = |e: &git2::IndexEntry| -> Result<Vec<u8>> {
+            Ok(self
+                .repo
+                .find_blob(e.id)
+                .with_context(|| format!("could not read {}", String::from_utf8_lossy(&e.path)))?
+                .content()
+                .to_vec())
+        };
+        let regular = |e: &git2::IndexEntry| e.mode & 0o170000 == 0o100000;
+        let mut out = Vec::new();
+        for c in index
+            .conflicts()
+            .context("could not read the index conflicts")?
+        {
+            let c = c.context("could not read an index conflict")?;
+            let (Some(a), Some(o), Some(t)) = (c.ancestor, c.our, c.their) else {
+                continue;
+            };
+            if !(regular(&a) && regular(&o) && regular(&t)) || o.path != t.path {
+                continue;
+            }
+            out.push(Conflict {
+                path: String::from_utf8_lossy(&o.path).into_owned(),
+                base: blob(&a)?,
+                ours: blob(&o)?,
+                theirs: blob(&t)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Settles the conflict of `path` in the merge in progress with `content`: written to the
+    /// working tree and staged, as `git add` after editing the file would.
+    pub fn resolve_conflict(&self, path: &str, content: &[u8]) -> Result<()> {
+        let mut index = self.repo.index().context("could not read the index")?;
+        let ours = index
+            .conflicts()
+            .context("could not read the index conflicts")?
+            .filter_map(|c| c.ok())
+            .find_map(|c| c.our.filter(|o| o.path == path.as_bytes()))
+            .with_context(|| format!("{path} is not in conflict"))?;
+        let root = self.workdir()?;
+        // written in place, as an editor would: the file keeps its permissions
+        std::fs::write(root.join(path), content)
+            .with_context(|| format!("could not write {path}"))?;
+        let mut entry = ours;
+        entry.flags &= !0x3000; // stage 0
+        entry.file_size = u32::try_from(content.len()).unwrap_or(u32::MAX);
+        index
+            .add_frombuffer(&entry, content)
+            .with_context(|| format!("could not stage {path}"))?;
+        index.write().context("could not write the index")?;
+        Ok(())
     }
 
     /// Commits the merge in progress from the index (after conflicts were resolved and staged).

@@ -1,6 +1,6 @@
 //! `hotfix start`: the confirm step, then a branch from the production release tag.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::app::Ctx;
 use crate::cli::StartArgs;
@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::error::Refusal;
 use crate::fault;
 use crate::git::{Oid, Repo, short};
-use crate::state::{Hotfix, Phase};
+use crate::state::{Bump, Hotfix, Phase};
 use crate::steps::confirm;
 use crate::ui::shell_word;
 use crate::version;
@@ -71,7 +71,7 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
     // after, as long as the branch is still the untouched one it made.
     let resuming = match state.hotfixes.get(&branch) {
         Some(h)
-            if h.phase == Phase::Starting && tip.is_none_or(|t| t.to_string() == h.base_commit) =>
+            if h.phase == Phase::Starting && tip.is_none_or(|t| h.has_no_fix(&t.to_string())) =>
         {
             // what a resumed start seals must be what the first attempt wrote
             crate::seal::verify(repo, h, "resuming the start")?;
@@ -119,6 +119,11 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
             .map(|t| crate::learn::parse_detected(t, jiff::Timestamp::now()))
             .transpose()?,
     };
+    // the version and the files that say it, read before anything changes
+    let (version, bump) = match &resuming {
+        Some(h) => (h.version.clone(), h.bump.clone()),
+        None => plan_version(repo, &config, &base, args.version.as_deref())?,
+    };
     let (confirmation, started_at) = match &resuming {
         Some(h) => (
             confirm::Confirmation {
@@ -155,6 +160,8 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
         // a resumed start keeps the mark: a kill before it is set again must not lose it
         switching: resuming.as_ref().is_some_and(|h| h.switching),
         policy: config,
+        version,
+        bump,
         guard: None,
         tests: None,
         overrides: Vec::new(),
@@ -183,6 +190,8 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
         let _claim = repo.claim_index("making the branch")?;
         repo.create_branch(&branch, base.commit)?;
     }
+    fault::point("start-before-bump");
+    commit_bump(ctx, &branch, base.commit)?;
     fault::point("start-before-checkout");
     // recorded before any file is written: a kill from here on may leave the files half way,
     // and only then may `start` or `abort` take up a half-switched tree
@@ -211,15 +220,24 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
         // were: then the entry and branch stay, so that `start` again finishes the switch or
         // `abort` puts the files back (status says so).
         let refused = e.downcast_ref::<Refusal>().is_some();
-        if !refused && !matches!(repo.half_switched_to(base.commit), Ok(None)) {
+        let target = ctx
+            .store
+            .read()?
+            .hotfixes
+            .get(&branch)
+            .map_or(base.commit, |h| {
+                Oid::from_str(h.start_commit()).unwrap_or(base.commit)
+            });
+        if !refused && !matches!(repo.half_switched_to(target), Ok(None)) {
             return Err(e.context(format!(
                 "the switch to {branch} stopped half way; run `hotfix start {}` again to finish it, or `hotfix abort {} --delete` to put the files back",
                 shell_word(&args.name),
                 shell_word(&args.name)
             )));
         }
-        // Nothing written: undo what this command made, the empty branch and the state entry
-        // (a resumed start leaves the first attempt's, which `abort` undoes).
+        // Nothing written: undo what this command made, the branch (empty but for the version
+        // bump) and the state entry (a resumed start leaves the first attempt's, which `abort`
+        // undoes).
         if resuming.is_none() {
             let _ = repo.delete_branch(&branch);
             let _ = ctx.store.update(|s| {
@@ -245,6 +263,18 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
     };
     ctx.ui
         .status(format!("Switched to a new branch {branch}, from {from}."));
+    let done = ctx.store.read()?;
+    if let Some(b) = done.hotfixes.get(&branch).and_then(|h| h.bump.as_ref())
+        && let Some(c) = &b.commit
+    {
+        ctx.ui.status(format!(
+            "Its first commit {} sets the version {} → {}: {}.",
+            crate::git::short(Oid::from_str(c)?),
+            b.from,
+            b.to,
+            b.paths()
+        ));
+    }
     ctx.ui
         .status("Commit the smallest fix that removes the cause, then run `hotfix guard`.");
     let others: Vec<&String> = state.hotfixes.keys().filter(|b| **b != branch).collect();
@@ -283,6 +313,148 @@ fn not_code(
     Ok(())
 }
 
+/// The version a hotfix from `base` releases, and the bump of its version files: read-only.
+/// `--version` names it (it must be newer than the base release), else the base release's
+/// with the patch raised; the files are the policy's `release.version_files` (detected when
+/// the key is absent).
+fn plan_version(
+    repo: &Repo,
+    config: &Config,
+    base: &Base,
+    given: Option<&str>,
+) -> Result<(Option<String>, Option<Bump>)> {
+    let release = &config.release;
+    let base_version = base
+        .tag
+        .as_deref()
+        .and_then(|t| version::version_of(t, &release.tag_pattern));
+    let version = match given {
+        Some(v) => {
+            let parsed = semver::Version::parse(v.trim().trim_start_matches('v')).map_err(|_| {
+                Refusal::usage(format!("`{v}` is not a semantic version (like 1.4.2)"))
+                    .hint("pass --version <x.y.z>, or leave it out for the base's with the patch raised")
+            })?;
+            if let Some(b) = &base_version
+                && parsed <= *b
+            {
+                return Err(Refusal::usage(format!(
+                    "--version {parsed} is not newer than the base release {b}"
+                ))
+                .hint(format!(
+                    "name a newer version (the next patch is {}), or leave --version out",
+                    version::next_patch(b)
+                ))
+                .into());
+            }
+            Some(parsed)
+        }
+        None => base_version.as_ref().map(version::next_patch),
+    };
+    if let Some(v) = &version {
+        let tag = version::format_tag(&release.tag_format, v);
+        if repo.tag_exists(&tag)? {
+            return Err(Refusal::usage(format!(
+                "the tag {tag} already exists, so this hotfix cannot release {v}"
+            ))
+            .hint("name another version with `--version <x.y.z>`; nothing was changed")
+            .into());
+        }
+    }
+    let files = crate::version_files::resolve(
+        repo,
+        base.commit,
+        release.version_files.as_deref(),
+        base_version.as_ref(),
+    )?;
+    let Some(to) = version.as_ref().map(ToString::to_string) else {
+        if !files.is_empty() {
+            return Err(Refusal::usage(format!(
+                "the base is not a release tag, so there is no version to bump {} to",
+                files
+                    .iter()
+                    .map(|f| f.path.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .hint("name the version with `--version <x.y.z>`; nothing was changed")
+            .into());
+        }
+        return Ok((None, None));
+    };
+    if files.is_empty() {
+        return Ok((Some(to), None));
+    }
+    let from = match &base_version {
+        Some(b) => b.to_string(),
+        None => crate::version_files::read_at(repo, base.commit, &files[0])?.unwrap_or_default(),
+    };
+    Ok((
+        Some(to.clone()),
+        Some(Bump {
+            from,
+            to,
+            files,
+            commit: None,
+        }),
+    ))
+}
+
+/// The bump phase of `start`: the version bump committed on the new branch, before anything
+/// is checked out (so the one switch that follows writes the bumped files). Safe to run again:
+/// a branch already at the recorded bump commit is left as it is; one still at the base gets
+/// it. The commit is recorded before the branch moves to it, so a kill in between leaves a
+/// branch at the base, which the next `start` bumps (once: the branch moves only from the
+/// base).
+fn commit_bump(ctx: &Ctx, branch: &str, base: Oid) -> Result<()> {
+    let repo = &ctx.repo;
+    let state = ctx.store.read()?;
+    let Some(h) = state.hotfixes.get(branch) else {
+        return Ok(());
+    };
+    let Some(bump) = &h.bump else {
+        return Ok(());
+    };
+    let tip = repo
+        .branch_tip(branch)?
+        .with_context(|| format!("the branch {branch} vanished"))?;
+    if bump.commit.as_deref() == Some(tip.to_string().as_str()) {
+        return Ok(());
+    }
+    if tip != base {
+        return Err(Refusal::usage(format!(
+            "{branch} moved while the hotfix was starting ({} is not its base {})",
+            short(tip),
+            short(base)
+        ))
+        .hint(format!(
+            "give this start up with `hotfix abort {}` and start again",
+            shell_word(&h.name)
+        ))
+        .into());
+    }
+    let files = crate::version_files::bumped(repo, base, &bump.files, &bump.to)?;
+    if files.is_empty() {
+        return Ok(());
+    }
+    let message = format!(
+        "Version {} for hotfix {}\n\nSet by `hotfix start` (was {}) in {}.\n",
+        bump.to,
+        h.name,
+        bump.from,
+        bump.paths()
+    );
+    let commit = repo.commit_files(base, &files, &message)?;
+    ctx.store.update(|s| {
+        if let Some(b) = s.hotfixes.get_mut(branch).and_then(|h| h.bump.as_mut()) {
+            b.commit = Some(commit.to_string());
+        }
+        Ok(())
+    })?;
+    fault::point("start-before-bump-ref");
+    repo.fast_forward_branch(branch, commit, "hotfix start: version bump")?;
+    Ok(())
+}
+
 /// The files a `start` killed while it wrote them left half way ([`Repo::half_switched_to`]),
 /// for a hotfix whose start recorded that it had begun writing them; `None` otherwise. Only
 /// then may `start` finish, or `abort` undo, such a tree.
@@ -290,7 +462,7 @@ pub fn half_switched(repo: &Repo, h: &Hotfix) -> Result<Option<Vec<Vec<u8>>>> {
     if h.phase != Phase::Starting || !h.switching {
         return Ok(None);
     }
-    repo.half_switched_to(Oid::from_str(&h.base_commit)?)
+    repo.half_switched_to(Oid::from_str(h.start_commit())?)
 }
 
 /// The policy a hotfix starts under: `hotfix.toml` as committed at HEAD. A working-tree file

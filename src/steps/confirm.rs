@@ -209,6 +209,7 @@ mod tests {
             summary: None,
             not_code: false,
             detected: None,
+            version: None,
         }
     }
 

@@ -189,6 +189,7 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
         .into());
     }
     let (tag, version) = new_version(ctx, h, opts.version)?;
+    check_version_files(ctx, h, tip, &version)?;
     let cfg = &deploy_policy(ctx, h)?;
     let remote = release_remote(ctx, h, opts)?;
     let view = match &remote {
@@ -877,6 +878,15 @@ fn new_version(ctx: &Ctx, h: &Hotfix, given: Option<&str>) -> Result<(String, se
     let version = match given {
         Some(v) => semver::Version::parse(v.trim_start_matches('v'))
             .map_err(|_| Refusal::usage(format!("`{v}` is not a semantic version (like 1.4.2)")))?,
+        None if h.version.is_some() => {
+            let v = h.version.as_deref().unwrap_or_default();
+            semver::Version::parse(v).map_err(|_| {
+                Refusal::usage(format!(
+                    "the hotfix's version `{v}` is not a semantic version"
+                ))
+                .hint("name the new version: `hotfix deploy --version <x.y.z>`")
+            })?
+        }
         None => {
             let base = h
                 .base_tag
@@ -900,6 +910,57 @@ fn new_version(ctx: &Ctx, h: &Hotfix, given: Option<&str>) -> Result<(String, se
     Ok((tag, version))
 }
 
+/// Refuses a tree whose version files do not say `version`, the version the tag names: the
+/// release would ship one version and say another.
+fn check_version_files(ctx: &Ctx, h: &Hotfix, tip: Oid, version: &semver::Version) -> Result<()> {
+    let Some(bump) = &h.bump else {
+        return Ok(());
+    };
+    let want = version.to_string();
+    let mut wrong = Vec::new();
+    let mut says = None;
+    for f in &bump.files {
+        let found = crate::version_files::read_at(&ctx.repo, tip, f)?;
+        if found.as_deref() != Some(want.as_str()) {
+            says = says.or(found.clone());
+            wrong.push(format!(
+                "{} says {}",
+                f.path,
+                found.as_deref().unwrap_or("no version")
+            ));
+        }
+    }
+    if wrong.is_empty() {
+        return Ok(());
+    }
+    let hint = match says {
+        Some(v)
+            if bump.files.iter().all(|f| {
+                crate::version_files::read_at(&ctx.repo, tip, f)
+                    .ok()
+                    .flatten()
+                    .as_deref()
+                    == Some(v.as_str())
+            }) =>
+        {
+            format!(
+                "release the version the files say: `hotfix deploy --version {v}`; or set {want} in {} and commit it; nothing was run",
+                bump.paths()
+            )
+        }
+        _ => format!(
+            "set the version {want} in {} and commit it (the gates then judge the new tree); nothing was run",
+            bump.paths()
+        ),
+    };
+    Err(Refusal::gate(format!(
+        "deploy refused: the tag would say {want}, but {}",
+        wrong.join(", ")
+    ))
+    .hint(hint)
+    .into())
+}
+
 /// The release record for the tag (SPEC promise 6).
 fn build_record(
     ctx: &Ctx,
@@ -911,7 +972,7 @@ fn build_record(
 ) -> Result<ReleaseRecord> {
     let repo = &ctx.repo;
     let base = Oid::from_str(&h.base_commit)?;
-    let report = guard::analyze(repo, base, tip, &h.policy.guard)?;
+    let report = guard::analyze_hotfix(repo, h, tip)?;
     let approvers = if h.policy.review.via == config::ReviewVia::Forge {
         steps::forge_gates::record_approvers(ctx, h, tip, tree)?
     } else {
@@ -962,6 +1023,11 @@ fn build_record(
         .map(|c| c.to_string())
         .collect();
     commits.reverse();
+    // the bump commit, while it is still the first commit of the branch as `start` made it
+    let version_bump = h
+        .bump_commit()
+        .filter(|c| commits.first().map(String::as_str) == Some(*c))
+        .map(str::to_string);
     Ok(ReleaseRecord {
         schema: record::SCHEMA,
         tag: tag.to_string(),
@@ -973,6 +1039,7 @@ fn build_record(
         commit: tip.to_string(),
         tree: tree_s,
         commits,
+        version_bump,
         severity: h.severity.clone(),
         summary: h.summary.clone(),
         author: record::Person {

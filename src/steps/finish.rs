@@ -52,7 +52,7 @@ pub fn finish(ctx: &Ctx, args: &FinishArgs) -> Result<()> {
     let ui = ctx.ui;
     let (_, tip) = ctx.repo.current_branch()?;
     let tree = ctx.repo.tree_of(tip)?;
-    if tip.to_string() == h.base_commit {
+    if h.has_no_fix(&tip.to_string()) {
         return Err(
             Refusal::gate(format!("{} has no fix committed yet", h.branch))
                 .hint("commit the fix, then run `hotfix finish` again")

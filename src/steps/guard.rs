@@ -37,6 +37,18 @@ pub struct GuardReport {
     /// one, overrides or not.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub links_outside: Vec<String>,
+    /// The version bump `start` made, shown on its own line and not counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<VersionLine>,
+}
+
+/// "version 10.4.2 → 10.4.3: Cargo.toml, Cargo.lock".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VersionLine {
+    pub from: String,
+    pub to: String,
+    /// The version files that say the new version at the tip.
+    pub files: Vec<String>,
 }
 
 /// One counted file.
@@ -176,9 +188,19 @@ fn plural(n: u32, word: &str) -> String {
 
 /// The diff from `base` to `head` judged against `policy`: a pure read.
 pub fn analyze(repo: &Repo, base: Oid, head: Oid, policy: &config::Guard) -> Result<GuardReport> {
+    analyze_over(repo, base, head, policy, &Default::default())
+}
+
+fn analyze_over(
+    repo: &Repo,
+    base: Oid,
+    head: Oid,
+    policy: &config::Guard,
+    old_sides: &crate::git::diff::OldSides,
+) -> Result<GuardReport> {
     let mut whole = Analyzer::new(policy)?;
     // a large diff is walked on several threads, in consecutive runs of files
-    for part in repo.diff_commits(base, head, || whole.fresh())? {
+    for part in repo.diff_commits_over(base, head, old_sides, || whole.fresh())? {
         whole.absorb(part);
     }
     let mut report = whole.finish(policy);
@@ -197,6 +219,34 @@ pub fn analyze(repo: &Repo, base: Oid, head: Oid, policy: &config::Guard) -> Res
             line: None,
             text: clip(text),
             rule: None,
+        });
+    }
+    Ok(report)
+}
+
+/// A hotfix's diff from its base to `head`, against its policy, with the version bump `start`
+/// made taken out: each version file is diffed from the base's content with the bump applied,
+/// so the bump is not counted and any other change to the file is. The bump gets its own line.
+pub fn analyze_hotfix(repo: &Repo, h: &Hotfix, head: Oid) -> Result<GuardReport> {
+    let base = Oid::from_str(&h.base_commit)
+        .with_context(|| format!("the state has a bad base commit for {}", h.branch))?;
+    let Some(bump) = &h.bump else {
+        return analyze(repo, base, head, &h.policy.guard);
+    };
+    let bumped = crate::version_files::bumped(repo, base, &bump.files, &bump.to)?;
+    let old_sides = bumped.into_iter().collect();
+    let mut report = analyze_over(repo, base, head, &h.policy.guard, &old_sides)?;
+    let mut files = Vec::new();
+    for f in &bump.files {
+        if crate::version_files::read_at(repo, head, f)?.as_deref() == Some(bump.to.as_str()) {
+            files.push(f.path.clone());
+        }
+    }
+    if !files.is_empty() {
+        report.version = Some(VersionLine {
+            from: bump.from.clone(),
+            to: bump.to.clone(),
+            files,
         });
     }
     Ok(report)
@@ -513,6 +563,7 @@ impl Analyzer {
             over_lines: lines > policy.max_lines,
             flags: self.flags,
             links_outside: Vec::new(),
+            version: None,
         }
     }
 
@@ -934,6 +985,14 @@ pub fn render(ui: &Ui, report: &GuardReport) {
         t.removed,
         verdict(report.over_lines)
     ));
+    if let Some(v) = &report.version {
+        ui.data(format!(
+            "  version {} → {}: {} (the bump; not counted)",
+            v.from,
+            v.to,
+            v.files.join(", ")
+        ));
+    }
     let binary: Vec<&str> = report
         .files
         .iter()
@@ -1024,9 +1083,7 @@ fn override_hint(h: &Hotfix) -> String {
 
 /// The guard gate judged now for `tree` (the tip of the hotfix branch).
 pub fn evaluate(ctx: &Ctx, h: &Hotfix, tip: Oid, tree: Oid) -> Result<GateView> {
-    let base = Oid::from_str(&h.base_commit)
-        .with_context(|| format!("the state has a bad base commit for {}", h.branch))?;
-    let report = analyze(&ctx.repo, base, tip, &h.policy.guard)?;
+    let report = analyze_hotfix(&ctx.repo, h, tip)?;
     let flags = match report.flags.len() {
         0 => String::new(),
         n => format!("; {}", plural(u32::try_from(n).unwrap_or(u32::MAX), "flag")),
@@ -1125,16 +1182,21 @@ pub fn guard(ctx: &Ctx, args: &GuardArgs) -> Result<()> {
         Some(t) => format!("{t} ({})", short(base)),
         None => short(base),
     };
-    if tip == base {
+    if h.has_no_fix(&tip.to_string()) {
+        let since = if tip == base {
+            from.clone()
+        } else {
+            format!("{from} but the version bump")
+        };
         return Err(Refusal::gate(format!(
-            "there is nothing to guard yet: {} has no commits since {from}",
+            "there is nothing to guard yet: {} has no commits since {since}",
             h.branch
         ))
         .hint("commit the fix on the hotfix branch, then run `hotfix guard`")
         .into());
     }
     let tree = repo.tree_of(tip)?;
-    let report = analyze(repo, base, tip, &h.policy.guard)?;
+    let report = analyze_hotfix(repo, h, tip)?;
 
     let wants_override = !args.overrides.gates.is_empty();
     let mut overridden = h.override_for("guard", &tree.to_string()).cloned();

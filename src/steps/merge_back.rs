@@ -404,7 +404,20 @@ fn run_targets(ctx: &Ctx, h: &Hotfix) -> Result<()> {
             }
         })?;
         crate::fault::point("merge-back-before-merge");
-        match repo.merge_into_head(commit, &rec.tag, &merge_message(h, &rec.tag, target))? {
+        let message = merge_message(h, &rec.tag, target);
+        let mut outcome = repo.merge_into_head(commit, &rec.tag, &message)?;
+        if let MergeOutcome::Conflicts(_) = outcome {
+            // a conflict only on the version lines is settled to the target's version
+            keep_target_versions(ctx, h, target)?;
+            let left = repo.conflicted_paths()?;
+            if left.is_empty() {
+                crate::fault::point("merge-back-before-commit");
+                outcome = MergeOutcome::Committed(repo.commit_merge(&message)?);
+            } else {
+                outcome = MergeOutcome::Conflicts(left);
+            }
+        }
+        match outcome {
             MergeOutcome::Conflicts(paths) => {
                 save(ctx, &h.branch, |e| {
                     if let Some(c) = e.merge_back.as_mut().and_then(|m| m.current.as_mut()) {
@@ -425,6 +438,42 @@ fn run_targets(ctx: &Ctx, h: &Hotfix) -> Result<()> {
         finish_target(ctx, h, target, &branch, rec.via_branch)?;
     }
     complete(ctx, h)
+}
+
+/// The merge rule for the version lines (SPEC "Version files"): in the merge in progress, each
+/// version file of the hotfix whose conflict is confined to the lines the bump changed gets
+/// the target's version, with every other change of the release to it merged, and is staged;
+/// the merge then needs no extra commit. A file with any other conflict stays as git left it.
+fn keep_target_versions(ctx: &Ctx, h: &Hotfix, target: &str) -> Result<()> {
+    let Some(bump) = &h.bump else {
+        return Ok(());
+    };
+    let repo = &ctx.repo;
+    let mut kept: Vec<(String, Vec<String>)> = Vec::new();
+    for c in repo.content_conflicts()? {
+        let Some(file) = bump.files.iter().find(|f| f.path == c.path) else {
+            continue;
+        };
+        let merged =
+            crate::version_files::merge_keeping_ours(file, &c.base, &c.ours, &c.theirs, &bump.to);
+        if let crate::version_files::Merged::Kept { content, kept: v } = merged {
+            repo.resolve_conflict(&c.path, &content)?;
+            match kept.iter_mut().find(|(k, _)| *k == v) {
+                Some((_, paths)) => paths.push(c.path),
+                None => kept.push((v, vec![c.path])),
+            }
+        }
+    }
+    for (version, mut paths) in kept {
+        // in the order of the version files, manifest before lock
+        paths.sort_by_key(|p| bump.files.iter().position(|f| f.path == *p));
+        ctx.ui.status(format!(
+            "Kept {target}'s version {version} in {} (the hotfix's bump to {} stays on the release).",
+            paths.join(", "),
+            bump.to
+        ));
+    }
+    Ok(())
 }
 
 fn remote_tip(ctx: &Ctx, target: &str) -> Result<Option<Oid>> {
@@ -584,6 +633,8 @@ fn continue_current(ctx: &Ctx, h: &Hotfix, again: bool) -> Result<Hotfix> {
                     .into());
                 }
             }
+            // an interrupted run may have stopped before it settled the version lines
+            keep_target_versions(ctx, h, &cur.target)?;
             let left = repo.conflicted_paths()?;
             if !left.is_empty() {
                 return Err(Refusal::gate(format!(

@@ -50,6 +50,7 @@ pub fn make_release(
         commit: commit.clone(),
         tree: repo.rev("HEAD^{tree}"),
         commits: vec![commit.clone()],
+        version_bump: None,
         severity: severity.into(),
         summary: format!("Outage fixed by {tag}"),
         author: author.clone(),

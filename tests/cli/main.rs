@@ -37,4 +37,5 @@ mod status;
 mod team;
 mod test_gate;
 mod verify_merged;
+mod version_files;
 mod wording;
