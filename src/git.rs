@@ -340,6 +340,16 @@ impl Repo {
         }
     }
 
+    /// The parents of a commit, in order.
+    pub fn parents_of(&self, commit: Oid) -> Result<Vec<Oid>> {
+        Ok(self
+            .repo
+            .find_commit(commit)
+            .with_context(|| format!("could not read commit {commit}"))?
+            .parent_ids()
+            .collect())
+    }
+
     pub fn tree_of(&self, commit: Oid) -> Result<Oid> {
         Ok(self
             .repo

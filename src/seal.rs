@@ -47,6 +47,12 @@ struct Seal {
 struct Rebased {
     base_tag: Option<String>,
     base_commit: String,
+    /// The version and the version bump the move gave the hotfix (a new release of the line
+    /// means a new version: `hotfix rebase` bumps again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bump: Option<crate::state::Bump>,
     at: jiff::Timestamp,
 }
 
@@ -204,11 +210,15 @@ pub fn seal_rebase(
     branch: &str,
     base_tag: Option<&str>,
     base_commit: &str,
+    version: Option<&str>,
+    bump: Option<&crate::state::Bump>,
 ) -> Result<()> {
     let mut seal = existing(repo, branch)?;
     seal.rebases.push(Rebased {
         base_tag: base_tag.map(String::from),
         base_commit: base_commit.to_string(),
+        version: version.map(String::from),
+        bump: bump.cloned(),
         at: jiff::Timestamp::now(),
     });
     write(repo, branch, &seal, "hotfix rebase")
@@ -274,6 +284,8 @@ pub fn check(repo: &Repo, h: &Hotfix) -> Result<Option<Tamper>> {
     if let Some(r) = seal.rebases[..last].last() {
         sealed_start.base_tag = r.base_tag.clone();
         sealed_start.base_commit = r.base_commit.clone();
+        sealed_start.version = r.version.clone();
+        sealed_start.bump = r.bump.clone();
     }
     let mut edits = start_edits(&sealed_start, h)?;
     if let Some(t) = &h.tests

@@ -108,6 +108,10 @@ pub struct RebaseRecord {
     pub onto_commit: String,
     /// The branch's tip before the rebase (what `--abort` puts back).
     pub old_tip: String,
+    /// The new version bump, committed on the release before the fix's commits are replayed
+    /// onto it (`None` when the hotfix has no version files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bump_commit: Option<String>,
 }
 
 /// The version bump of a hotfix: which files, from which version to which.

@@ -317,7 +317,7 @@ fn not_code(
 /// `--version` names it (it must be newer than the base release), else the base release's
 /// with the patch raised; the files are the policy's `release.version_files` (detected when
 /// the key is absent).
-fn plan_version(
+pub(crate) fn plan_version(
     repo: &Repo,
     config: &Config,
     base: &Base,
@@ -432,18 +432,9 @@ fn commit_bump(ctx: &Ctx, branch: &str, base: Oid) -> Result<()> {
         ))
         .into());
     }
-    let files = crate::version_files::bumped(repo, base, &bump.files, &bump.to)?;
-    if files.is_empty() {
+    let Some(commit) = bump_commit(repo, base, bump, &h.name, "start")? else {
         return Ok(());
-    }
-    let message = format!(
-        "Version {} for hotfix {}\n\nSet by `hotfix start` (was {}) in {}.\n",
-        bump.to,
-        h.name,
-        bump.from,
-        bump.paths()
-    );
-    let commit = repo.commit_files(base, &files, &message)?;
+    };
     ctx.store.update(|s| {
         if let Some(b) = s.hotfixes.get_mut(branch).and_then(|h| h.bump.as_mut()) {
             b.commit = Some(commit.to_string());
@@ -453,6 +444,29 @@ fn commit_bump(ctx: &Ctx, branch: &str, base: Oid) -> Result<()> {
     fault::point("start-before-bump-ref");
     repo.fast_forward_branch(branch, commit, "hotfix start: version bump")?;
     Ok(())
+}
+
+/// Commits `bump` on `base` (the version files with the new version, nothing else), as a
+/// commit no branch points at yet; `None` when the files say that version already. `by` is
+/// the command that made it, for the message.
+pub(crate) fn bump_commit(
+    repo: &Repo,
+    base: Oid,
+    bump: &Bump,
+    name: &str,
+    by: &str,
+) -> Result<Option<Oid>> {
+    let files = crate::version_files::bumped(repo, base, &bump.files, &bump.to)?;
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let message = format!(
+        "Version {} for hotfix {name}\n\nSet by `hotfix {by}` (was {}) in {}.\n",
+        bump.to,
+        bump.from,
+        bump.paths()
+    );
+    Ok(Some(repo.commit_files(base, &files, &message)?))
 }
 
 /// The files a `start` killed while it wrote them left half way ([`Repo::half_switched_to`]),

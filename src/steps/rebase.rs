@@ -11,8 +11,8 @@ use crate::cli::RebaseArgs;
 use crate::error::Refusal;
 use crate::git::rebase::RebaseOutcome;
 use crate::git::{Head, Oid, Repo, short};
-use crate::state::{DeployPhase, Hotfix, RebaseRecord, State};
-use crate::steps::{Step, deploy, reserve};
+use crate::state::{Bump, DeployPhase, Hotfix, RebaseRecord, State};
+use crate::steps::{Step, branch, deploy, reserve};
 use crate::ui::shell_word;
 use crate::version;
 
@@ -94,10 +94,22 @@ fn start(ctx: &Ctx, h: &Hotfix) -> Result<()> {
     })?;
     let (onto_tag, onto) = newest_of_line(ctx, h, &base)?;
     let (_, tip) = repo.current_branch()?;
+    // A new release of the line means a new version: bumped again on the release, and the
+    // fix's own commits (the old bump left behind) replayed onto that bump.
+    let (_, bump) = new_version(ctx, h, &onto_tag, onto)?;
+    let new_bump = match &bump {
+        Some(b) => branch::bump_commit(repo, onto, b, &h.name, "rebase")?,
+        None => None,
+    };
+    let old_bump = h
+        .bump_commit()
+        .and_then(|c| Oid::from_str(c).ok())
+        .filter(|c| repo.is_ancestor(*c, tip).unwrap_or(false));
     let record = RebaseRecord {
         onto_tag: onto_tag.clone(),
         onto_commit: onto.to_string(),
         old_tip: tip.to_string(),
+        bump_commit: new_bump.map(|c| c.to_string()),
     };
     save(ctx, &h.branch, Some(record.clone()))?;
     ctx.ui.status(format!(
@@ -111,8 +123,39 @@ fn start(ctx: &Ctx, h: &Hotfix) -> Result<()> {
         },
         h.base_tag.as_deref().unwrap_or("its base"),
     ));
-    let outcome = repo.rebase_onto(onto, Oid::from_str(&h.base_commit)?, &h.branch);
+    let upstream = match old_bump {
+        Some(c) => c,
+        None => Oid::from_str(&h.base_commit)?,
+    };
+    let outcome = repo.rebase_onto(new_bump.unwrap_or(onto), upstream, &h.branch);
     settle(ctx, h, &record, outcome)
+}
+
+/// The version the hotfix releases once on `onto_tag`, and the bump that says it: the version
+/// taken at start while it is still newer than that release (and free), else that release's
+/// with the patch raised; the files as the sealed policy names or detects them at the release.
+/// Read-only, and a function of the sealed state and the release alone, so that `--continue`
+/// can derive it again instead of trusting what the state says.
+fn new_version(
+    ctx: &Ctx,
+    h: &Hotfix,
+    onto_tag: &str,
+    onto: Oid,
+) -> Result<(Option<String>, Option<Bump>)> {
+    let pattern = &h.policy.release.tag_pattern;
+    let onto_version = version::version_of(onto_tag, pattern);
+    let keep = h.version.as_deref().filter(|v| {
+        let (Ok(v), Some(onto)) = (semver::Version::parse(v), &onto_version) else {
+            return false;
+        };
+        let tag = version::format_tag(&h.policy.release.tag_format, &v);
+        v > *onto && !ctx.repo.tag_exists(&tag).unwrap_or(true)
+    });
+    let base = branch::Base {
+        tag: Some(onto_tag.to_string()),
+        commit: onto,
+    };
+    branch::plan_version(&ctx.repo, &h.policy, &base, keep)
 }
 
 /// The newest release of the hotfix's line, on the remote when there is one (fetched here
@@ -217,7 +260,42 @@ fn complete(ctx: &Ctx, h: &Hotfix, record: &RebaseRecord) -> Result<()> {
         .hint("`hotfix rebase --abort` puts the branch back as it was")
         .into());
     }
-    set_base(ctx, h, &record.onto_tag, onto)?;
+    // the version and the bump are derived again, not taken from the state: the bump commit
+    // the rebase replayed onto must be exactly that bump on the release
+    let (version, mut bump) = new_version(ctx, h, &record.onto_tag, onto)?;
+    if let Some(b) = bump.as_mut() {
+        let made = record
+            .bump_commit
+            .as_deref()
+            .and_then(|c| Oid::from_str(c).ok());
+        let expected = branch::bump_commit(repo, onto, b, &h.name, "rebase")?;
+        let same = match (made, expected) {
+            (Some(m), Some(e)) => {
+                repo.parents_of(m)? == vec![onto]
+                    && repo.tree_of(m)? == repo.tree_of(e)?
+                    && repo.is_ancestor(m, tip)?
+            }
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            return Err(Refusal::usage(format!(
+                "the version bump {} was rebased onto is not the bump of {} to {}",
+                h.branch, record.onto_tag, b.to
+            ))
+            .hint("`hotfix rebase --abort` puts the branch back as it was; then `hotfix rebase` again")
+            .into());
+        }
+        b.commit = made.map(|c| c.to_string());
+    }
+    set_base(
+        ctx,
+        h,
+        &record.onto_tag,
+        onto,
+        version.as_deref(),
+        bump.as_ref(),
+    )?;
     ctx.ui.status(format!(
         "Moved {} onto {} (now at {}). This is a new tree: the guard, review and test judge it again.",
         h.branch,
@@ -230,18 +308,34 @@ fn complete(ctx: &Ctx, h: &Hotfix, record: &RebaseRecord) -> Result<()> {
 }
 
 /// The one place where a hotfix gets a new base: the state's base tag and commit and the seal
-/// change together, in one locked update, and the rebase record is cleared. (Whatever else
-/// follows a new base — a version-file bump — belongs here too.)
-pub fn set_base(ctx: &Ctx, h: &Hotfix, tag: &str, commit: Oid) -> Result<()> {
+/// change together, in one locked update, with the version and the version bump that follow
+/// from it, and the rebase record is cleared.
+pub fn set_base(
+    ctx: &Ctx,
+    h: &Hotfix,
+    tag: &str,
+    commit: Oid,
+    version: Option<&str>,
+    bump: Option<&Bump>,
+) -> Result<()> {
     let repo = &ctx.repo;
     ctx.store.update(|s: &mut State| {
         let e = s
             .hotfixes
             .get_mut(&h.branch)
             .ok_or_else(|| Refusal::usage(format!("{} is no longer in progress", h.branch)))?;
-        crate::seal::seal_rebase(repo, &h.branch, Some(tag), &commit.to_string())?;
+        crate::seal::seal_rebase(
+            repo,
+            &h.branch,
+            Some(tag),
+            &commit.to_string(),
+            version,
+            bump,
+        )?;
         e.base_tag = Some(tag.to_string());
         e.base_commit = commit.to_string();
+        e.version = version.map(String::from);
+        e.bump = bump.cloned();
         e.rebase = None;
         // a failed deploy of the old tree is history now; its log stays where it was
         e.deploy = None;

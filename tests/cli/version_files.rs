@@ -6,6 +6,8 @@ use std::path::Path;
 
 use crate::support::{DEPLOY_POLICY, Env, HOTFIX_BRANCH, Team, start_args};
 
+const BOB: (&str, &str) = ("Bob Builder", "bob@example.com");
+
 /// A team whose releases v1.0.0 and v1.1.0 carry `files` (each with `{v}` for the version), and
 /// whose `develop` moved on to `1.2.0-dev` in them, pushed; the author on `develop`, nothing
 /// started. `policy` is DEPLOY_POLICY plus `extra` lines under `[release]`.
@@ -701,4 +703,152 @@ fn a_merge_back_killed_after_settling_the_version_lines_is_continued() {
     );
     assert!(t.author.git(&["status", "--porcelain"]).is_empty());
     t.hf(&["verify-merged"]).ok();
+}
+
+#[test]
+fn rebase_onto_a_newer_release_bumps_again_and_the_fix_ships_with_the_next_version() {
+    // Ann's fix from v1.1.0 bumps to 1.1.1; meanwhile Bob releases v1.1.1 from his clone
+    let t = team(&cargo_files(), "");
+    start(&t, &[]);
+    let fix_commit = fix(&t, &[]);
+    t.author.git(&["push", "-q", "origin", HOTFIX_BRANCH]);
+    let bob = t.teammate("bob", "cache-fix", BOB, "cache.txt");
+    t.hf_in(&bob, &["deploy"]).ok();
+    assert!(t.origin.has_tag("v1.1.1"));
+    assert!(
+        t.origin
+            .git(&["show", "v1.1.1:Cargo.toml"])
+            .contains("version = \"1.1.1\"")
+    );
+
+    let run = t.hf(&["rebase"]).ok();
+    assert!(run.stderr.contains("onto v1.1.1"), "{}", run.stderr);
+    // no conflict on the version line: the old bump is left behind, a new one is made on v1.1.1
+    assert_eq!(
+        subjects_since(&t, "v1.1.1"),
+        ["Version 1.1.2 for hotfix login-500", "Fix the checkout 500"]
+    );
+    assert_ne!(t.author.head(), fix_commit);
+    let cargo = t.author.read("Cargo.toml");
+    assert!(
+        cargo.contains("version = \"1.1.2\" # released by tag"),
+        "{cargo}"
+    );
+    assert!(t.author.read("Cargo.lock").contains("version = \"1.1.2\""));
+    assert_eq!(t.author.read("cache.txt"), "a teammate's fix\n");
+    let entry = t.author.state_entry(HOTFIX_BRANCH).unwrap();
+    assert_eq!(entry["version"].as_str(), Some("1.1.2"));
+    assert_eq!(entry["bump"]["from"].as_str(), Some("1.1.1"));
+    assert_eq!(
+        entry["bump"]["commit"].as_str(),
+        Some(t.author.rev(&format!("{HOTFIX_BRANCH}~1")).as_str())
+    );
+    // sealed: status finds no hand edit; the guard shows the new bump apart
+    let status = t.hf(&["status"]).ok();
+    assert!(
+        !status.stdout.contains("edited by hand"),
+        "{}",
+        status.stdout
+    );
+    let guard = t.hf(&["guard"]).ok();
+    assert!(
+        guard
+            .stdout
+            .contains("version 1.1.1 → 1.1.2: Cargo.toml, Cargo.lock"),
+        "{}",
+        guard.stdout
+    );
+    // judged again, it ships as v1.1.2 by default, files and tag agreeing
+    t.gates_pass();
+    t.hf(&["deploy"]).ok();
+    assert!(t.origin.has_tag("v1.1.2"));
+    assert!(
+        t.origin
+            .git(&["show", "v1.1.2:Cargo.toml"])
+            .contains("version = \"1.1.2\"")
+    );
+    assert!(t.origin.contains("v1.1.2", "v1.1.1"));
+}
+
+#[test]
+fn rebase_keeps_a_version_given_at_start_that_is_still_ahead() {
+    let t = team(&cargo_files(), "");
+    start(&t, &["--version", "1.1.5"]);
+    fix(&t, &[]);
+    let bob = t.teammate("bob", "cache-fix", BOB, "cache.txt");
+    t.hf_in(&bob, &["deploy"]).ok();
+    t.hf(&["rebase"]).ok();
+    assert_eq!(
+        subjects_since(&t, "v1.1.1"),
+        ["Version 1.1.5 for hotfix login-500", "Fix the checkout 500"]
+    );
+    let entry = t.author.state_entry(HOTFIX_BRANCH).unwrap();
+    assert_eq!(entry["version"].as_str(), Some("1.1.5"));
+    assert_eq!(entry["bump"]["from"].as_str(), Some("1.1.1"));
+}
+
+#[test]
+fn a_bump_commit_forged_in_the_rebase_record_is_refused() {
+    // the rebase stops on a conflict; the author points the state's record at a "bump" of
+    // their own making (a backdoor in Cargo.toml), rebases onto it by hand and continues
+    let t = team(&cargo_files(), "");
+    start(&t, &[]);
+    t.author.write("cache.txt", "ann's cache change\n");
+    t.author.git(&["add", "-A"]);
+    t.author.git(&["commit", "-q", "-m", "Fix the cache"]);
+    let bob = t.teammate("bob", "cache-fix", BOB, "cache.txt");
+    t.hf_in(&bob, &["deploy"]).ok();
+    t.hf(&["rebase"]).fails(1, "stopped on conflicts");
+    t.author.git(&["rebase", "--abort"]);
+    let evil_toml = t
+        .author
+        .git(&["show", "v1.1.1:Cargo.toml"])
+        .replace("1.1.1", "1.1.2")
+        + "build = \"backdoor.rs\"\n";
+    t.author.git(&["switch", "-q", "--detach", "v1.1.1"]);
+    t.author.write("Cargo.toml", &evil_toml);
+    t.author
+        .git(&["commit", "-q", "-am", "Version 1.1.2 for hotfix login-500"]);
+    let evil = t.author.head();
+    t.author.write("cache.txt", "ann's cache change\n");
+    t.author.git(&["commit", "-q", "-am", "Fix the cache"]);
+    let tip = t.author.head();
+    t.author.git(&["branch", "-f", HOTFIX_BRANCH, &tip]);
+    t.author.git(&["switch", "-q", HOTFIX_BRANCH]);
+    // the record in the state says the bump is the forged commit
+    let state_path = t.author.git_dir().join("hotfix").join("state.toml");
+    let state = std::fs::read_to_string(&state_path).unwrap();
+    let re = regex_lite_replace(&state, "bump_commit = \"", &evil);
+    std::fs::write(&state_path, re).unwrap();
+    t.hf(&["rebase", "--continue"]).fails(
+        2,
+        "the version bump hotfix/login-500 was rebased onto is not the bump of v1.1.1 to 1.1.2",
+    );
+    let entry = t.author.state_entry(HOTFIX_BRANCH).unwrap();
+    assert_eq!(
+        entry["base_tag"].as_str(),
+        Some("v1.1.0"),
+        "the new base was taken"
+    );
+}
+
+/// `text` with the value after `key` (up to the next quote) replaced by `value`.
+fn regex_lite_replace(text: &str, key: &str, value: &str) -> String {
+    let start = text.find(key).expect("the key is in the state") + key.len();
+    let end = start + text[start..].find('"').unwrap();
+    format!("{}{value}{}", &text[..start], &text[end..])
+}
+
+/// The subjects of the hotfix branch's commits since `rev`, oldest first.
+fn subjects_since(t: &Team, rev: &str) -> Vec<String> {
+    t.author
+        .git(&[
+            "log",
+            "--reverse",
+            "--format=%s",
+            &format!("{rev}..{HOTFIX_BRANCH}"),
+        ])
+        .lines()
+        .map(String::from)
+        .collect()
 }
