@@ -25,7 +25,6 @@ impl<'a> Ctx<'a> {
         Ok(Ctx { ui, repo, store })
     }
 
-    /// The hotfix checked out now, if any.
     /// Before a command that writes the index changes anything: an `index.lock` a killed
     /// hotfix left is removed (and said), another program's refuses `doing` with one sentence.
     pub fn require_index_free(&self, doing: &str) -> Result<()> {
@@ -37,6 +36,7 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
+    /// The hotfix checked out now, if any.
     pub fn current<'s>(&self, state: &'s State) -> Result<Option<&'s Hotfix>> {
         Ok(match self.repo.head()? {
             crate::git::Head::Branch(name, _) => state.hotfixes.get(&name),

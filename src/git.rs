@@ -540,13 +540,6 @@ impl Repo {
         Ok(target)
     }
 
-    /// This worktree's `index.lock`, when one exists: another git process holds the index (or
-    /// one was killed holding it).
-    pub fn index_lock(&self) -> Option<PathBuf> {
-        let lock = self.repo.path().join("index.lock");
-        lock.exists().then_some(lock)
-    }
-
     /// The other worktree that has `branch` checked out, if any.
     pub fn worktree_of(&self, branch: &str) -> Option<PathBuf> {
         self.checked_out_elsewhere(&format!("refs/heads/{branch}"))

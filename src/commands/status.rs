@@ -282,6 +282,20 @@ pub fn view(ctx: &Ctx, h: &Hotfix) -> Result<HotfixView> {
                 shell_word(&h.name)
             ),
         ),
+        // killed after the switch, before the state said the start was done: the files and
+        // HEAD are the branch's, the record is not
+        (Phase::Starting, Some(_)) => (
+            Step::Branch,
+            Some(format!(
+                "start was interrupted after it checked out {}, before it recorded that it had finished",
+                h.branch
+            )),
+            format!(
+                "hotfix start {} (to finish starting) or hotfix abort {} --delete",
+                shell_word(&h.name),
+                shell_word(&h.name)
+            ),
+        ),
         (Phase::Open, None) => (
             h.phase_step(),
             Some(format!(

@@ -143,14 +143,9 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
         ))
         .into());
     }
-    if let Some(lock) = repo.index_lock() {
-        return Err(Refusal::usage(format!(
-            "{} exists: another git command is running in this clone (or one was killed), so the tree the hooks would see is not settled",
-            lock.display()
-        ))
-        .hint("wait for it to finish (if no git command is running, remove the file), then deploy again; nothing was run")
-        .into());
-    }
+    // a lock left by a killed hotfix is cleared; another program's means the files and the
+    // index are being changed under us
+    ctx.require_index_free("deploy")?;
     steps::record_overrides(ctx, h, opts.overrides, tree)?;
     let h = &reload(ctx, &h.branch)?;
     let gates = steps::evaluate_gates(ctx, h, tip, tree)?;

@@ -76,14 +76,7 @@ fn start(ctx: &Ctx, h: &Hotfix) -> Result<()> {
         .hint("finish or abort it first; nothing was changed")
         .into());
     }
-    if let Some(lock) = repo.index_lock() {
-        return Err(Refusal::usage(format!(
-            "{} exists: another git command is running in this clone",
-            lock.display()
-        ))
-        .hint("wait for it to finish (if none is running, remove the file); nothing was changed")
-        .into());
-    }
+    ctx.require_index_free("rebase")?;
     repo.require_clean("rebase")?;
     let base = reserve::base_version(h).ok_or_else(|| {
         Refusal::usage(format!(

@@ -1103,6 +1103,19 @@ fn a_start_resumed_after_head_moved_seals_the_policy_taken_first_not_the_release
     // HEAD and the working tree are the release's, with its old policy
     assert_eq!(repo.branch(), "hotfix/x");
     assert_eq!(repo.read("hotfix.toml"), old);
+    let status = repo.hotfix(&["status"]).ok();
+    assert!(
+        status
+            .stdout
+            .contains("start was interrupted after it checked out hotfix/x"),
+        "{}",
+        status.stdout
+    );
+    assert!(
+        status.stdout.contains("next: hotfix start x"),
+        "{}",
+        status.stdout
+    );
     repo.hotfix(&start_args("x", &[])).ok();
     let entry = repo.state_entry("hotfix/x").unwrap();
     assert_eq!(entry["phase"].as_str(), Some("open"));

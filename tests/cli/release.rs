@@ -428,15 +428,68 @@ fn deploy_under_an_index_lock_runs_nothing() {
     t.gates_pass();
     let lock = t.author.git_dir().join("index.lock");
     std::fs::write(&lock, "").unwrap();
-    t.refused(
-        &["deploy"],
-        2,
-        "index.lock exists: another git command is running in this clone",
-    );
+    t.refused(&["deploy"], 2, "exists and was not left by hotfix");
     assert!(t.log("deploy.log").is_empty());
     assert!(!t.origin.has_ref("refs/hotfix/releases/v1.1.1"));
+    assert!(lock.exists(), "another program's lock was removed");
     std::fs::remove_file(&lock).unwrap();
     t.hf(&["deploy"]).ok();
+}
+
+/// What a hotfix killed while it held the index leaves: its writer record (a pid that no
+/// longer runs), then `index.lock` (the test writes it, as the kill cannot be aimed inside
+/// libgit2's index write).
+fn lock_left_by_a_killed_hotfix(repo: &crate::support::Repo) -> std::path::PathBuf {
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    std::fs::write(
+        repo.git_dir().join("hotfix-index-writer"),
+        format!("{pid} 1\n"),
+    )
+    .unwrap();
+    let lock = repo.git_dir().join("index.lock");
+    std::fs::write(&lock, "DIRC\0\0\0\x02").unwrap();
+    lock
+}
+
+#[test]
+fn deploy_and_rebase_clear_an_index_lock_a_killed_hotfix_left() {
+    let t = Team::new();
+    t.gates_pass();
+    let bob = t.teammate("bob", "cache-fix", BOB, "cache.txt");
+    t.hf(&["deploy"]).ok();
+    // bob's clone: a killed hotfix's lock, then rebase
+    let lock = lock_left_by_a_killed_hotfix(&bob);
+    let run = t.hf_in(&bob, &["rebase"]).ok();
+    assert!(
+        run.stderr.contains("removed the index.lock"),
+        "{}",
+        run.stderr
+    );
+    assert!(!lock.exists());
+    // and deploy, after the gates pass again
+    t.hf_in_env(
+        &bob,
+        &["approve", "--yes"],
+        &[
+            ("GIT_AUTHOR_NAME", REVIEWER.0),
+            ("GIT_AUTHOR_EMAIL", REVIEWER.1),
+            ("GIT_COMMITTER_NAME", REVIEWER.0),
+            ("GIT_COMMITTER_EMAIL", REVIEWER.1),
+        ],
+    )
+    .ok();
+    t.hf_in(&bob, &["test"]).ok();
+    let lock = lock_left_by_a_killed_hotfix(&bob);
+    let run = t.hf_in(&bob, &["deploy"]).ok();
+    assert!(
+        run.stderr.contains("removed the index.lock"),
+        "{}",
+        run.stderr
+    );
+    assert!(!lock.exists());
+    assert!(t.origin.has_tag("v1.1.2"));
 }
 
 #[test]
