@@ -201,6 +201,10 @@ pub struct Review {
     pub approvals: u32,
     pub allow_self_approval: bool,
     pub via: ReviewVia,
+    /// A path in the repository of an ssh allowed-signers file; empty: approvals and commits
+    /// need no signature.
+    #[serde(deserialize_with = "de_repo_path")]
+    pub allowed_signers: String,
 }
 
 impl Default for Review {
@@ -209,6 +213,7 @@ impl Default for Review {
             approvals: 1,
             allow_self_approval: false,
             via: ReviewVia::Hotfix,
+            allowed_signers: String::new(),
         }
     }
 }
@@ -561,6 +566,26 @@ fn de_checks<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     Ok(v)
 }
 
+/// A file's path inside the repository, as git names it: relative, `/`-separated, no `.` or
+/// `..` part.
+fn de_repo_path<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    if !s.is_empty()
+        && s.split('/').any(|p| {
+            p.is_empty()
+                || p == "."
+                || p == ".."
+                || p.contains('\\')
+                || p.chars().any(char::is_control)
+        })
+    {
+        return Err(serde::de::Error::custom(format!(
+            "`{s}` is not a path in the repository; write it from the repository's root, like \".github/allowed_signers\""
+        )));
+    }
+    Ok(s)
+}
+
 fn de_api_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let s = String::deserialize(d)?;
     if !s.is_empty() {
@@ -753,6 +778,10 @@ allow_self_approval = false
 # Where approvals come from: "hotfix" (`hotfix approve`, kept in git) or "forge" (the approving
 # reviews of the hotfix branch's pull or merge request; see [forge] and docs/forge.md).
 via = "hotfix"
+# A path in the repository of an ssh allowed-signers file (ssh-keygen(1), as git's
+# gpg.ssh.allowedSignersFile). Set: an approval counts only when signed by a key listed there for
+# the reviewer's email, and every commit of the fix must be signed by a listed key (docs/security.md).
+allowed_signers = ""
 
 [test]
 # Runs through `sh -c` in a clean checkout of the hotfix tree, e.g. "cargo test". Empty: the test

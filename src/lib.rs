@@ -18,6 +18,7 @@ pub mod learn;
 pub mod process;
 pub mod record;
 pub mod seal;
+pub mod signing;
 pub mod state;
 pub mod steps;
 pub mod sync;

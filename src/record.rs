@@ -52,6 +52,27 @@ pub struct Approver {
     /// stat only). Absent in records written before approvals said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shown: Option<String>,
+    /// The key that signed the approval, when review.allowed_signers required one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<SignedBy>,
+}
+
+/// A key that made a good signature: the principal the allowed-signers file lists it for and
+/// its fingerprint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignedBy {
+    pub principal: String,
+    /// `SHA256:…`
+    pub key: String,
+}
+
+/// Who signed one commit of the fix (review.allowed_signers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommitSigned {
+    pub commit: String,
+    /// Every principal the key is listed for.
+    pub principals: Vec<String>,
+    pub key: String,
 }
 
 impl Approver {
@@ -59,7 +80,18 @@ impl Approver {
     pub fn display(&self) -> String {
         match &self.login {
             Some(login) => format!("@{}", one_line(login)),
-            None => format!("{} <{}>", one_line(&self.name), one_line(&self.email)),
+            None => {
+                let signed = self
+                    .signed_by
+                    .as_ref()
+                    .map(|s| format!(" (signed, {})", one_line(&s.key)))
+                    .unwrap_or_default();
+                format!(
+                    "{} <{}>{signed}",
+                    one_line(&self.name),
+                    one_line(&self.email)
+                )
+            }
         }
     }
 }
@@ -124,6 +156,9 @@ pub struct ReleaseRecord {
     pub summary: String,
     pub author: Person,
     pub approvers: Vec<Approver>,
+    /// Who signed each commit of the fix, when review.allowed_signers required it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signed_commits: Vec<CommitSigned>,
     pub test: Option<TestResult>,
     pub diff: DiffSize,
     #[serde(default)]
@@ -147,6 +182,23 @@ impl ReleaseRecord {
             .duration_since(self.detected_at.unwrap_or(self.started_at))
     }
 
+    /// "ann@example.com (SHA256:…)" once per key that signed a commit of the fix, first
+    /// commit first.
+    pub fn commit_signers(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for c in &self.signed_commits {
+            let who = format!(
+                "{} ({})",
+                one_line(&c.principals.join(", ")),
+                one_line(&c.key)
+            );
+            if !out.contains(&who) {
+                out.push(who);
+            }
+        }
+        out
+    }
+
     /// The annotated tag's message: a summary a person reads, then the record a program reads.
     pub fn tag_message(&self) -> Result<String> {
         let mut m = format!("hotfix {}: {}\n\n", self.tag, one_line(&self.summary));
@@ -166,6 +218,12 @@ impl ReleaseRecord {
         if !self.approvers.is_empty() {
             let names: Vec<String> = self.approvers.iter().map(Approver::display).collect();
             m.push_str(&format!("Approved by {}.\n", names.join(", ")));
+        }
+        if !self.signed_commits.is_empty() {
+            m.push_str(&format!(
+                "Commits signed by {}.\n",
+                self.commit_signers().join(", ")
+            ));
         }
         match &self.test {
             Some(t) if t.passed && !t.checks.is_empty() => {
@@ -286,7 +344,9 @@ mod tests {
                 url: None,
                 commit: None,
                 shown: Some("diff".into()),
+                signed_by: None,
             }],
+            signed_commits: vec![],
             test: Some(TestResult {
                 passed: true,
                 duration_ms: 3200,

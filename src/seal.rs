@@ -381,6 +381,12 @@ fn start_edits(sealed: &Hotfix, now: &Hotfix) -> Result<Vec<String>> {
             show(&now.bump)
         ));
     }
+    if sealed.allowed_signers != now.allowed_signers {
+        edits.push(
+            "allowed_signers (the allowed-signers file differs from the one sealed at start)"
+                .to_string(),
+        );
+    }
     if sealed.policy != now.policy {
         edits.push(format!(
             "policy {}",

@@ -80,6 +80,10 @@ pub struct Hotfix {
     /// hotfix has no version files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bump: Option<Bump>,
+    /// The allowed-signers file `review.allowed_signers` names, as committed where `start` took
+    /// the policy: later edits to it do not apply either.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_signers: Option<String>,
     /// The last guard run (the guard is re-judged live; this is what the release record keeps).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guard: Option<GuardRecord>,

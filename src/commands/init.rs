@@ -12,6 +12,15 @@ use crate::sync;
 use crate::ui::shell_word;
 use crate::version;
 
+/// Where repositories usually keep git's ssh allowed-signers file.
+const ALLOWED_SIGNERS_NAMES: &[&str] = &[
+    ".github/allowed_signers",
+    "allowed_signers",
+    ".gitsigners",
+    ".allowed_signers",
+    ".github/allowed-signers",
+];
+
 /// Tag patterns `init` recognises, most common first.
 const CANDIDATE_PATTERNS: &[&str] = &["v*", "[0-9]*", "release-*", "release/*", "rel-*"];
 
@@ -108,6 +117,14 @@ pub fn init(ctx: &Ctx) -> Result<()> {
                 .map(|p| format!("\"{p}\""))
                 .collect::<Vec<_>>()
                 .join(", ")
+        ));
+    }
+    if let Some(found) = ALLOWED_SIGNERS_NAMES
+        .iter()
+        .find(|name| root.join(name).is_file())
+    {
+        ctx.ui.status(format!(
+            "  {found} looks like an ssh allowed-signers file: with review.allowed_signers = \"{found}\", only approvals and fix commits signed by the keys listed there count (docs/security.md)"
         ));
     }
     ctx.ui

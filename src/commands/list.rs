@@ -125,6 +125,51 @@ struct ReleaseJson<'a> {
     overrides: Vec<&'a str>,
     merged_back: Option<Presence>,
     retro: Option<RetroJson<'a>>,
+    /// Who signed what, for a release made under review.allowed_signers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signed: Option<SignedJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct SignedJson<'a> {
+    approvals: Vec<&'a crate::record::SignedBy>,
+    commits: &'a [crate::record::CommitSigned],
+}
+
+impl<'a> SignedJson<'a> {
+    fn of(rec: &'a crate::record::ReleaseRecord) -> Option<SignedJson<'a>> {
+        let approvals: Vec<_> = rec
+            .approvers
+            .iter()
+            .filter_map(|a| a.signed_by.as_ref())
+            .collect();
+        (!approvals.is_empty() || !rec.signed_commits.is_empty()).then_some(SignedJson {
+            approvals,
+            commits: &rec.signed_commits,
+        })
+    }
+}
+
+/// "v1.1.1: approved by rita@example.com (SHA256:…); fix signed by ann@example.com
+/// (SHA256:…)", for a release whose record carries signatures.
+fn signed_line(tag: &str, rec: &crate::record::ReleaseRecord) -> Option<String> {
+    let s = SignedJson::of(rec)?;
+    let approved: Vec<String> = s
+        .approvals
+        .iter()
+        .map(|a| format!("{} ({})", a.principal, a.key))
+        .collect();
+    let mut parts = Vec::new();
+    if !approved.is_empty() {
+        parts.push(format!("approved by {}", approved.join(", ")));
+    }
+    if !s.commits.is_empty() {
+        parts.push(format!("fix signed by {}", rec.commit_signers().join(", ")));
+    }
+    Some(crate::record::one_line(&format!(
+        "{tag}: {}",
+        parts.join("; ")
+    )))
 }
 
 #[derive(Serialize)]
@@ -168,6 +213,7 @@ pub fn list(ctx: &Ctx, args: &crate::cli::ListArgs) -> Result<()> {
                     lead_time_seconds: rec.lead_time().as_secs(),
                     overrides: rec.overrides.iter().map(|o| o.gate.as_str()).collect(),
                     merged_back: h.presence(i),
+                    signed: SignedJson::of(rec),
                     retro: h.retros.get(&r.tag).map(|x| RetroJson {
                         cause: &x.cause,
                         why: &x.why,
@@ -218,6 +264,18 @@ pub fn list(ctx: &Ctx, args: &crate::cli::ListArgs) -> Result<()> {
             ]);
         }
         print_table(ctx, &rows);
+        let signed: Vec<String> = h
+            .releases
+            .iter()
+            .filter_map(|r| signed_line(&r.tag, &r.record))
+            .collect();
+        if !signed.is_empty() {
+            ui.data("");
+            ui.data("Signed (review.allowed_signers):");
+            for line in signed {
+                ui.data(format!("  {line}"));
+            }
+        }
     }
     for (_, sentence) in crate::steps::reserve::local_only_releases(&ctx.repo) {
         ui.warn(sentence);

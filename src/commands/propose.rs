@@ -134,7 +134,7 @@ pub fn propose(ctx: &Ctx, args: &ProposeArgs) -> Result<()> {
 /// The request's description: what the incident is, where the fix starts, the guard's numbers,
 /// and what happens next.
 fn body(ctx: &Ctx, h: &Hotfix, tip: Oid, base: Oid, forge: &Forge) -> Result<String> {
-    let report = guard::analyze(&ctx.repo, base, tip, &h.policy.guard)?;
+    let report = guard::analyze(&ctx.repo, base, tip, &h.policy)?;
     let base_label = h.base_tag.clone().unwrap_or_else(|| short(base));
     let plural = |n: u32| if n == 1 { "" } else { "s" };
     let mut b = format!(

@@ -34,7 +34,17 @@ pub struct HotfixView {
     pub problem: Option<String>,
     /// Whether the branch is on the remote, as of the last fetch (`None`: no remote).
     pub sharing: Option<Sharing>,
+    /// Who signed each commit of the fix, when review.allowed_signers requires signatures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_commits: Option<Vec<SignedCommit>>,
     pub next: String,
+}
+
+/// One commit of the fix and the key that signed it (`None`: not signed by a listed key).
+#[derive(Debug, Clone, Serialize)]
+pub struct SignedCommit {
+    pub commit: String,
+    pub signer: Option<crate::signing::Signer>,
 }
 
 #[derive(Debug, Serialize)]
@@ -174,6 +184,13 @@ pub fn status(ctx: &Ctx) -> Result<()> {
         v.started_at.strftime("%Y-%m-%d %H:%M UTC"),
         v.author
     ));
+    for c in v.signed_commits.iter().flatten() {
+        let by = match &c.signer {
+            Some(s) => format!("signed by {}", s.describe()),
+            None => "not signed by a listed key".to_string(),
+        };
+        ui.data(format!("  commit    {} {by}", short_str(&c.commit)));
+    }
     ui.data(format!("  step      {}", v.step));
     ui.data("  gates");
     for g in &v.gates {
@@ -250,6 +267,27 @@ pub fn view(ctx: &Ctx, h: &Hotfix) -> Result<HotfixView> {
         _ => unjudged("no fix committed yet"),
     };
     let first_failing = gates.iter().find(|g| !g.passed);
+    let signed_commits = match tip {
+        Some(tip)
+            if commits > 0
+                && !h.policy.review.allowed_signers.is_empty()
+                && tamper.as_ref().is_none_or(|t| t.restored.is_some()) =>
+        {
+            steps::review::authors(ctx, h, tip)?.signed().map(|fix| {
+                fix.commits
+                    .iter()
+                    .map(|(c, how)| SignedCommit {
+                        commit: c.id.to_string(),
+                        signer: match how {
+                            crate::signing::CommitSignature::Good(s) => Some(s.clone()),
+                            _ => None,
+                        },
+                    })
+                    .collect()
+            })
+        }
+        _ => None,
+    };
 
     let (step, problem, next) = match (h.phase, tip) {
         (Phase::Starting, None) => (
@@ -378,6 +416,7 @@ pub fn view(ctx: &Ctx, h: &Hotfix) -> Result<HotfixView> {
         gates,
         problem,
         sharing,
+        signed_commits,
         next,
     })
 }

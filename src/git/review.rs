@@ -70,6 +70,16 @@ impl Repo {
         })
     }
 
+    /// A commit's signature and the data it signs (the commit without its signature header),
+    /// as `git verify-commit` checks them; `None` for an unsigned commit.
+    pub fn commit_signature(&self, id: Oid) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        match self.repo.extract_signature(&id, None) {
+            Ok((sig, data)) => Ok(Some((sig.to_vec(), data.to_vec()))),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(anyhow!(e).context(format!("could not read the signature of {id}"))),
+        }
+    }
+
     /// `git diff --stat base tip`, as text.
     pub fn diff_stat(&self, base: Oid, tip: Oid) -> Result<String> {
         let tree = |c: Oid| -> Result<git2::Tree<'_>> {

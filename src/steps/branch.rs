@@ -26,13 +26,17 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
     // The policy is taken once, before anything changes: a resumed start uses the snapshot the
     // first attempt recorded, never hotfix.toml again (by then the checkout may have deleted or
     // replaced it with the release's old one, or HEAD may already be the release).
-    let config = match state
+    let (config, allowed_signers) = match state
         .hotfixes
         .values()
         .find(|h| h.name == args.name && h.phase == Phase::Starting)
     {
-        Some(h) => h.policy.clone(),
-        None => policy_at_start(repo)?,
+        Some(h) => (h.policy.clone(), h.allowed_signers.clone()),
+        None => {
+            let config = policy_at_start(repo)?;
+            let signers = signers_at_start(repo, &config)?;
+            (config, signers)
+        }
     };
     let branch = format!("{}{}", config.branches.prefix, args.name);
     if args.name.starts_with('-') {
@@ -162,6 +166,7 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
         policy: config,
         version,
         bump,
+        allowed_signers,
         guard: None,
         tests: None,
         overrides: Vec::new(),
@@ -510,6 +515,50 @@ fn policy_at_start(repo: &Repo) -> Result<Config> {
         .into());
     }
     Ok(committed)
+}
+
+/// The allowed-signers file `review.allowed_signers` names, as committed at HEAD (where the
+/// policy comes from), refused like `hotfix.toml` when the working tree says otherwise: the
+/// keys a hotfix trusts are the team's committed ones, never a local edit.
+fn signers_at_start(repo: &Repo, config: &Config) -> Result<Option<String>> {
+    let path = config.review.allowed_signers.as_str();
+    if path.is_empty() {
+        return Ok(None);
+    }
+    let root = repo.workdir()?;
+    let on_disk = std::fs::read(root.join(path)).ok();
+    let committed = match repo.head()? {
+        crate::git::Head::Branch(_, oid) | crate::git::Head::Detached(oid) => {
+            repo.file_at(oid, path)?
+        }
+        crate::git::Head::Unborn(_) => on_disk.clone(),
+    };
+    let Some(bytes) = committed else {
+        return Err(Refusal::usage(format!(
+            "review.allowed_signers names {path}, which is not committed here, so no key could be trusted"
+        ))
+        .hint(format!(
+            "commit the allowed-signers file as {} (one line per teammate: `email ssh-ed25519 AAAA…`), or unset review.allowed_signers; nothing was changed",
+            shell_word(path)
+        ))
+        .into());
+    };
+    if on_disk.as_ref() != Some(&bytes) {
+        return Err(Refusal::usage(format!(
+            "{path} (review.allowed_signers) differs from the committed one, and a hotfix trusts only the team's committed keys"
+        ))
+        .hint(format!(
+            "commit it (`git add {p} && git commit`) or undo the edit, then start again; nothing was changed",
+            p = shell_word(path)
+        ))
+        .into());
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Refusal::usage(format!(
+            "{path} (review.allowed_signers) is not UTF-8 text, so it is no allowed-signers file"
+        ))
+    })?;
+    Ok(Some(text))
 }
 
 /// The base: `--from` (a tag or any revision) or the newest stable production tag.

@@ -973,16 +973,31 @@ fn build_record(
     } else {
         review::approvals_for(ctx, h, tree, false)?
             .into_iter()
-            .map(|a| record::Approver {
-                name: a.reviewer_name,
-                email: a.reviewer_email,
-                approved_at: a.approved_at,
+            .map(|c| record::Approver {
+                signed_by: c.signer.map(|s| record::SignedBy {
+                    principal: c.approval.reviewer_email.clone(),
+                    key: s.key,
+                }),
+                name: c.approval.reviewer_name,
+                email: c.approval.reviewer_email,
+                approved_at: c.approval.approved_at,
                 login: None,
                 url: None,
                 commit: None,
-                shown: a.shown.map(|s| s.as_str().to_string()),
+                shown: c.approval.shown.map(|s| s.as_str().to_string()),
             })
             .collect()
+    };
+    let signed_commits = match review::authors(ctx, h, tip)?.signed() {
+        Some(fix) => fix
+            .signers()
+            .map(|(c, s)| record::CommitSigned {
+                commit: c.id.to_string(),
+                principals: s.principals.clone(),
+                key: s.key.clone(),
+            })
+            .collect(),
+        None => Vec::new(),
     };
     let tree_s = tree.to_string();
     let test = if h.policy.test.via == config::TestVia::Forge {
@@ -1042,6 +1057,7 @@ fn build_record(
             email: h.author_email.clone(),
         },
         approvers,
+        signed_commits,
         test,
         diff: record::DiffSize {
             files: report.totals.files,

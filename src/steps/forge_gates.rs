@@ -576,6 +576,7 @@ pub fn record_approvers(
             commit: Some(c.commit),
             // the forge showed the request's diff; hotfix cannot say how much of it
             shown: None,
+            signed_by: None,
         })
         .collect())
 }

@@ -187,18 +187,21 @@ fn plural(n: u32, word: &str) -> String {
 }
 
 /// The diff from `base` to `head` judged against `policy`: a pure read.
-pub fn analyze(repo: &Repo, base: Oid, head: Oid, policy: &config::Guard) -> Result<GuardReport> {
-    analyze_over(repo, base, head, policy, &Default::default())
+pub fn analyze(repo: &Repo, base: Oid, head: Oid, config: &config::Config) -> Result<GuardReport> {
+    analyze_over(repo, base, head, config, &Default::default())
 }
 
 fn analyze_over(
     repo: &Repo,
     base: Oid,
     head: Oid,
-    policy: &config::Guard,
+    config: &config::Config,
     old_sides: &crate::git::diff::OldSides,
 ) -> Result<GuardReport> {
+    let policy = &config.guard;
     let mut whole = Analyzer::new(policy)?;
+    // the allowed-signers file is policy too: the copy sealed at start rules, an edit is shown
+    whole.signers = Some(config.review.allowed_signers.clone()).filter(|p| !p.is_empty());
     // a large diff is walked on several threads, in consecutive runs of files
     for part in repo.diff_commits_over(base, head, old_sides, || whole.fresh())? {
         whole.absorb(part);
@@ -231,11 +234,11 @@ pub fn analyze_hotfix(repo: &Repo, h: &Hotfix, head: Oid) -> Result<GuardReport>
     let base = Oid::from_str(&h.base_commit)
         .with_context(|| format!("the state has a bad base commit for {}", h.branch))?;
     let Some(bump) = &h.bump else {
-        return analyze(repo, base, head, &h.policy.guard);
+        return analyze(repo, base, head, &h.policy);
     };
     let bumped = crate::version_files::bumped(repo, base, &bump.files, &bump.to)?;
     let old_sides = bumped.into_iter().collect();
-    let mut report = analyze_over(repo, base, head, &h.policy.guard, &old_sides)?;
+    let mut report = analyze_over(repo, base, head, &h.policy, &old_sides)?;
     let mut files = Vec::new();
     for f in &bump.files {
         if crate::version_files::read_at(repo, head, f)?.as_deref() == Some(bump.to.as_str()) {
@@ -393,6 +396,8 @@ struct Analyzer {
     /// here so that a large diff allocates them once.
     removed_text: Vec<u8>,
     added_text: Vec<u8>,
+    /// `review.allowed_signers`, flagged like `hotfix.toml`.
+    signers: Option<String>,
 }
 
 /// The file being walked.
@@ -493,6 +498,7 @@ impl Analyzer {
             file: None,
             removed_text: Vec::new(),
             added_text: Vec::new(),
+            signers: None,
         })
     }
 
@@ -507,6 +513,7 @@ impl Analyzer {
             file: None,
             removed_text: Vec::new(),
             added_text: Vec::new(),
+            signers: self.signers.clone(),
         }
     }
 
@@ -521,8 +528,9 @@ impl Analyzer {
 
     /// Whether `change` is left out by `guard.exclude`, and whether it is `hotfix.toml`.
     fn classify(&self, change: &FileChange) -> (bool, bool) {
-        let is_policy = change.path == config::FILE_NAME
-            || change.old_path.as_deref() == Some(config::FILE_NAME);
+        let policy_file = |p: &str| p == config::FILE_NAME || self.signers.as_deref() == Some(p);
+        let is_policy =
+            policy_file(&change.path) || change.old_path.as_deref().is_some_and(policy_file);
         let excluded = self.is_excluded(&change.path)
             || change
                 .old_path
@@ -723,7 +731,7 @@ impl DiffVisitor for Analyzer {
             self.flags.push(policy_flag(
                 change.path.clone(),
                 None,
-                "hotfix.toml deleted on the hotfix branch".into(),
+                format!("{} deleted on the hotfix branch", change.path),
             ));
         }
         let deleted = change.change == Change::Deleted;
@@ -868,7 +876,7 @@ impl DiffVisitor for Analyzer {
 
 fn policy_flag(path: String, line: Option<u32>, text: String) -> Flag {
     let text = if text.is_empty() {
-        "hotfix.toml changed on the hotfix branch".to_string()
+        format!("{path} changed on the hotfix branch")
     } else {
         text
     };
@@ -1046,14 +1054,22 @@ pub fn render(ui: &Ui, report: &GuardReport) {
             report.flags.len() - MAX_SHOWN_FLAGS
         ));
     }
-    if report
-        .flags
-        .iter()
-        .any(|f| f.kind == FlagKind::PolicyChange)
-    {
+    let policy_flags = || {
+        report
+            .flags
+            .iter()
+            .filter(|f| f.kind == FlagKind::PolicyChange)
+    };
+    if policy_flags().any(|f| f.path == config::FILE_NAME) {
         ui.data(
             "  note: the policy in force for this hotfix is the one at `hotfix start`; editing hotfix.toml does not change its gates",
         );
+    }
+    if let Some(f) = policy_flags().find(|f| f.path != config::FILE_NAME) {
+        ui.data(format!(
+            "  note: the keys in force for this hotfix are those of {} at `hotfix start`; editing it does not change whose signature counts",
+            f.path
+        ));
     }
 }
 

@@ -26,6 +26,7 @@ use crate::cli::ApproveArgs;
 use crate::config::Config;
 use crate::error::Refusal;
 use crate::git::{CommitInfo, Identity, Oid, Repo, short};
+use crate::signing::{self, AllowedSigners, CommitSignature, Signer, SigningKey};
 use crate::state::{Hotfix, State};
 use crate::steps::guard::{self, GuardReport};
 use crate::steps::{GateView, changes};
@@ -83,16 +84,70 @@ pub struct Approval {
     pub reviewer_name: String,
     pub reviewer_email: String,
     pub approved_at: jiff::Timestamp,
+    /// The reviewer's ssh signature of [`Approval::signed_payload`] (review.allowed_signers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<ApprovalSignature>,
 }
 
+/// An approval's ssh signature: the key it claims (checked on every read) and the armored
+/// signature `ssh-keygen -Y sign -n hotfix-approval` made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalSignature {
+    /// The key's fingerprint, `SHA256:…`.
+    pub key: String,
+    pub signature: String,
+}
+
+/// What a signature covers: every field of the approval that a gate or the record reads, in a
+/// fixed order, so that no field can be changed or moved to another tree, base or reviewer.
+#[derive(Serialize)]
+struct Signed<'a> {
+    schema: u32,
+    branch: &'a str,
+    tree: &'a str,
+    commit: &'a str,
+    base: &'a str,
+    base_tag: &'a Option<String>,
+    shown: &'a Option<Shown>,
+    reviewer_name: &'a str,
+    reviewer_email: &'a str,
+    approved_at: &'a jiff::Timestamp,
+    key: &'a str,
+}
+
+/// The first line of every signed approval payload.
+const SIGNED_HEADER: &str = "hotfix-approval-v1";
+
 impl Approval {
+    /// The bytes the reviewer's key signs, with `key` the key's fingerprint.
+    pub fn signed_payload(&self, key: &str) -> Result<Vec<u8>> {
+        let fields = Signed {
+            schema: self.schema,
+            branch: &self.branch,
+            tree: &self.tree,
+            commit: &self.commit,
+            base: &self.base,
+            base_tag: &self.base_tag,
+            shown: &self.shown,
+            reviewer_name: &self.reviewer_name,
+            reviewer_email: &self.reviewer_email,
+            approved_at: &self.approved_at,
+            key,
+        };
+        let json = serde_json::to_string(&fields).context("could not serialise the approval")?;
+        Ok(format!("{SIGNED_HEADER}\n{json}\n").into_bytes())
+    }
+
     /// "Rita Reviewer <rita@example.com>"
     pub fn reviewer(&self) -> String {
         format!("{} <{}>", self.reviewer_name, self.reviewer_email)
     }
 
     fn key(&self) -> String {
-        email_key(&self.reviewer_email)
+        reviewer_key(
+            &self.reviewer_email,
+            self.signature.as_ref().map(|s| s.key.as_str()),
+        )
     }
 
     /// True when this approval is of `tree` from `base`, in a framing this version knows.
@@ -104,9 +159,27 @@ impl Approval {
     }
 }
 
-/// The ref of one approval.
-pub fn approval_ref(branch: &str, tree: Oid, email: &str) -> String {
-    format!("{APPROVAL_REFS}{branch}/{tree}/{}", email_key(email))
+/// The ref of one approval; a signed one is per key too, so an approval signed with the wrong
+/// key (or not signed) never blocks the one signed with the listed key.
+pub fn approval_ref(branch: &str, tree: Oid, email: &str, key: Option<&str>) -> String {
+    format!(
+        "{APPROVAL_REFS}{branch}/{tree}/{}",
+        reviewer_key(email, key)
+    )
+}
+
+fn reviewer_key(email: &str, key: Option<&str>) -> String {
+    match key {
+        Some(k) => format!("{}-ssh-{:016x}", email_key(email), fnv(k.as_bytes())),
+        None => email_key(email),
+    }
+}
+
+// FNV-1a: stable across versions and platforms, which std's hasher is not
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// A ref-safe, case-insensitive key for an email: readable, plus a hash so that two emails that
@@ -121,10 +194,7 @@ fn email_key(email: &str) -> String {
             _ => readable.push('-'),
         }
     }
-    // FNV-1a: stable across versions and platforms, which std's hasher is not
-    let hash = email.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let hash = fnv(email.as_bytes());
     format!("{}-{hash:016x}", readable.trim_matches('-'))
 }
 
@@ -155,13 +225,131 @@ fn read_approvals(repo: &Repo, branch: &str) -> Result<Vec<Approval>> {
     Ok(out)
 }
 
+/// An approval that counts, and the key that signed it when signatures are required.
+#[derive(Debug, Clone)]
+pub struct Counted {
+    pub approval: Approval,
+    pub signer: Option<Signer>,
+}
+
+/// Who made the fix: the emails git recorded on its commits, or, with review.allowed_signers,
+/// the keys that signed them (and the principals the file lists those keys for).
+pub struct Authors {
+    people: Vec<CommitInfo>,
+    signed: Option<SignedFix>,
+}
+
+/// The commits of the fix judged under the sealed allowed-signers file.
+pub struct SignedFix {
+    allowed: AllowedSigners,
+    /// Each commit of the fix, oldest first, and how it is signed.
+    pub commits: Vec<(CommitInfo, CommitSignature)>,
+}
+
+impl SignedFix {
+    /// The commits signed by a listed key, and the key.
+    pub fn signers(&self) -> impl Iterator<Item = (&CommitInfo, &Signer)> {
+        self.commits.iter().filter_map(|(c, s)| match s {
+            CommitSignature::Good(signer) => Some((c, signer)),
+            _ => None,
+        })
+    }
+
+    /// The commits that are not: unsigned, signed otherwise, or by a key not listed.
+    pub fn bad(&self) -> Vec<(&CommitInfo, &CommitSignature)> {
+        self.commits
+            .iter()
+            .filter(|(_, s)| !matches!(s, CommitSignature::Good(_)))
+            .map(|(c, s)| (c, s))
+            .collect()
+    }
+}
+
+impl Authors {
+    /// The authors of `base..tip`; under `signers` (an allowed-signers file's content and its
+    /// path), the keys that signed each commit.
+    pub fn of(repo: &Repo, base: Oid, tip: Oid, signers: Option<(&str, &str)>) -> Result<Authors> {
+        let people = repo.commits_between(base, tip)?;
+        let signed = match signers {
+            None => None,
+            Some((content, path)) => {
+                let allowed = AllowedSigners::new(content, path)?;
+                let mut commits = Vec::new();
+                for c in &people {
+                    let how = signing::commit_signature(repo, &allowed, c.id)?;
+                    commits.push((c.clone(), how));
+                }
+                Some(SignedFix { allowed, commits })
+            }
+        };
+        Ok(Authors { people, signed })
+    }
+
+    pub fn signed(&self) -> Option<&SignedFix> {
+        self.signed.as_ref()
+    }
+
+    /// Whether the reviewer of `a` (signed by `signer`, when signatures rule) worked on the fix:
+    /// by key and principal when they rule, else by email.
+    fn made(&self, a: &Approval, signer: Option<&Signer>) -> bool {
+        match (&self.signed, signer) {
+            (Some(fix), Some(signer)) => fix.signers().any(|(_, s)| {
+                s.key == signer.key
+                    || s.is_listed_for(&a.reviewer_email)
+                    || signer.principals.iter().any(|p| s.is_listed_for(p))
+            }),
+            (Some(fix), None) => fix
+                .signers()
+                .any(|(_, s)| s.is_listed_for(&a.reviewer_email)),
+            (None, _) => self.people.iter().any(|c| {
+                same_email(&c.author.email, &a.reviewer_email)
+                    || same_email(&c.committer.email, &a.reviewer_email)
+            }),
+        }
+    }
+
+    /// The key that signed `a` for its reviewer's email under the sealed file; `Err` says why
+    /// it did not. Without signatures required, `Ok(None)`.
+    fn verify(&self, a: &Approval) -> Result<std::result::Result<Option<Signer>, String>> {
+        let Some(fix) = &self.signed else {
+            return Ok(Ok(None));
+        };
+        let Some(sig) = &a.signature else {
+            return Ok(Err(format!(
+                "the approval by {} does not count: it is not signed, and {} (review.allowed_signers) rules this hotfix",
+                a.reviewer_name, fix.allowed.path
+            )));
+        };
+        let payload = a.signed_payload(&sig.key)?;
+        match fix.allowed.verify(
+            &a.reviewer_email,
+            signing::APPROVAL_NAMESPACE,
+            &payload,
+            &sig.signature,
+        )? {
+            Some(key) if key == sig.key => Ok(Ok(Some(Signer {
+                principals: vec![a.reviewer_email.clone()],
+                key,
+            }))),
+            _ => Ok(Err(format!(
+                "the approval by {} does not count: its signature does not verify for {} under {} as sealed at start",
+                a.reviewer_name, a.reviewer_email, fix.allowed.path
+            ))),
+        }
+    }
+}
+
 /// The approvals of one tree sorted into what counts and what does not.
 #[derive(Debug, Default)]
 struct Tally {
-    /// One per distinct reviewer, oldest first.
-    counted: Vec<Approval>,
-    /// For this tree, by someone who authored or committed on the branch.
+    /// One per distinct reviewer (and, signed, per distinct key), oldest first.
+    counted: Vec<Counted>,
+    /// For this tree, by someone who authored or committed on the branch (signed: whose key or
+    /// principal signed a commit of it).
     own: Vec<Approval>,
+    /// For this tree, with a signature that does not verify (or none): the reviewer's email and
+    /// why.
+    unverified: Vec<(String, String)>,
     /// The newest approval of an older tree (or of this tree from another base) by a reviewer
     /// who has not approved this one.
     stale: Option<Approval>,
@@ -171,43 +359,65 @@ fn tally(
     all: &[Approval],
     tree: Oid,
     base: &str,
-    people: &[CommitInfo],
+    authors: &Authors,
     allow_self: bool,
-) -> Tally {
+) -> Result<Tally> {
     let tree = tree.to_string();
-    let worked_on = |email: &str| {
-        people
-            .iter()
-            .any(|c| same_email(&c.author.email, email) || same_email(&c.committer.email, email))
-    };
     let mut t = Tally::default();
-    for a in all.iter().filter(|a| a.is_for(&tree, base)) {
-        if t.counted
+    let seen = |t: &Tally, a: &Approval, signer: Option<&Signer>| {
+        t.counted.iter().any(|c| {
+            same_email(&c.approval.reviewer_email, &a.reviewer_email)
+                || c.signer
+                    .as_ref()
+                    .zip(signer)
+                    .is_some_and(|(x, y)| x.key == y.key)
+        }) || t
+            .own
             .iter()
-            .chain(&t.own)
             .any(|c| same_email(&c.reviewer_email, &a.reviewer_email))
-        {
+    };
+    for a in all.iter().filter(|a| a.is_for(&tree, base)) {
+        let signer = match authors.verify(a)? {
+            Ok(signer) => signer,
+            Err(why) => {
+                if !t.unverified.iter().any(|(_, w)| *w == why) {
+                    t.unverified.push((a.reviewer_email.clone(), why));
+                }
+                continue;
+            }
+        };
+        if seen(&t, a, signer.as_ref()) {
             continue;
         }
-        if worked_on(&a.reviewer_email) && !allow_self {
+        if authors.made(a, signer.as_ref()) && !allow_self {
             t.own.push(a.clone());
         } else {
-            t.counted.push(a.clone());
+            t.counted.push(Counted {
+                approval: a.clone(),
+                signer,
+            });
         }
     }
+    // the reviewers who counted or approved this tree say nothing stale
+    t.unverified.retain(|(email, _)| {
+        !t.counted
+            .iter()
+            .any(|c| same_email(&c.approval.reviewer_email, email))
+    });
     t.stale = all
         .iter()
         .filter(|a| !a.is_for(&tree, base))
         .filter(|a| {
             !t.counted
                 .iter()
+                .map(|c| &c.approval)
                 .chain(&t.own)
                 .any(|c| same_email(&c.reviewer_email, &a.reviewer_email))
         })
-        .filter(|a| !worked_on(&a.reviewer_email) || allow_self)
+        .filter(|a| !authors.made(a, None) || allow_self)
         .max_by_key(|a| a.approved_at)
         .cloned();
-    t
+    Ok(t)
 }
 
 /// Fetches the remote's approvals (with its other records, into the mirror and copied in
@@ -231,11 +441,61 @@ fn fetch_approvals(ctx: &Ctx, remote: &str) {
     }
 }
 
-/// The commits of the hotfix branch and who made them.
-fn branch_commits(ctx: &Ctx, h: &Hotfix, tip: Oid) -> Result<Vec<CommitInfo>> {
+/// The authors of the hotfix's commits, judged under the allowed-signers file sealed at start
+/// when the policy names one.
+pub fn authors(ctx: &Ctx, h: &Hotfix, tip: Oid) -> Result<Authors> {
     let base = Oid::from_str(&h.base_commit)
         .with_context(|| format!("the state's base commit of {} is not an id", h.branch))?;
-    ctx.repo.commits_between(base, tip)
+    let path = h.policy.review.allowed_signers.as_str();
+    if path.is_empty() {
+        return Authors::of(&ctx.repo, base, tip, None);
+    }
+    // a hotfix whose policy names the file was sealed with its content; none is no key at all
+    let content = h.allowed_signers.as_deref().unwrap_or_default();
+    Authors::of(&ctx.repo, base, tip, Some((content, path)))
+}
+
+/// Why the fix's commits are not all signed by listed keys, and the command that signs them;
+/// `None` when they are (or signatures are not required).
+fn unsigned_commits(h: &Hotfix, authors: &Authors, tip: Oid) -> Option<(String, String)> {
+    let fix = authors.signed()?;
+    let bad = fix.bad();
+    let (first, why) = *bad.first()?;
+    let what = match why {
+        CommitSignature::Unsigned => "is not signed",
+        CommitSignature::NotSsh => "has a signature that is not an ssh one",
+        CommitSignature::Unverified | CommitSignature::Good(_) => {
+            "is signed by a key that is not listed for anyone"
+        }
+    };
+    let others = match bad.len() {
+        1 => String::new(),
+        n => format!(
+            " (and {} more commit{})",
+            n - 1,
+            if n == 2 { "" } else { "s" }
+        ),
+    };
+    let reason = format!(
+        "commit {} ({}) {what}{others}: every commit of the fix must be signed by a key in {} as sealed at start",
+        short(first.id),
+        first.summary,
+        fix.allowed.path
+    );
+    let amend = "git -c gpg.format=ssh commit --amend --no-edit -S";
+    let command = if bad.len() == 1 && first.id == tip {
+        amend.to_string()
+    } else {
+        let base = Oid::from_str(&h.base_commit).map_or_else(|_| h.base_commit.clone(), short);
+        format!("git rebase --exec {} {base}", shell_word(amend))
+    };
+    Some((
+        reason,
+        format!(
+            "sign them with your listed key (git config user.signingKey): `{command}` on {}",
+            h.branch
+        ),
+    ))
 }
 
 /// The review gate judged now for `tree` (the tip of the hotfix branch). Approvals are fetched
@@ -255,15 +515,24 @@ pub fn evaluate(ctx: &Ctx, h: &Hotfix, tip: Oid, tree: Oid) -> Result<GateView> 
     }
     let need = h.policy.review.approvals.max(1) as usize;
     let allow_self = h.policy.review.allow_self_approval;
-    let people = branch_commits(ctx, h, tip)?;
+    let authors = authors(ctx, h, tip)?;
+    // a fix whose authors are not known by their keys cannot be told apart from its reviewers
+    if let Some((reason, next)) = unsigned_commits(h, &authors, tip) {
+        return Ok(GateView {
+            gate: "review",
+            passed: false,
+            reason,
+            next: Some(next),
+        });
+    }
     let base = &h.base_commit;
     let mut t = tally(
         &read_approvals(&ctx.repo, &h.branch)?,
         tree,
         base,
-        &people,
+        &authors,
         allow_self,
-    );
+    )?;
     if t.counted.len() < need
         && let Some(remote) = ctx.repo.remote_for(Some(&h.branch))?
     {
@@ -272,13 +541,16 @@ pub fn evaluate(ctx: &Ctx, h: &Hotfix, tip: Oid, tree: Oid) -> Result<GateView> 
             &read_approvals(&ctx.repo, &h.branch)?,
             tree,
             base,
-            &people,
+            &authors,
             allow_self,
-        );
+        )?;
     }
-    let names = |list: &[Approval]| {
+    let names = |list: &[Counted]| {
         list.iter()
-            .map(Approval::reviewer)
+            .map(|c| match &c.signer {
+                Some(s) => format!("{} (signed, {})", c.approval.reviewer(), s.key),
+                None => c.approval.reviewer(),
+            })
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -298,7 +570,7 @@ pub fn evaluate(ctx: &Ctx, h: &Hotfix, tip: Oid, tree: Oid) -> Result<GateView> 
     if t.counted.is_empty() {
         if need > 1 {
             parts.push(format!("0 of {need} approvals"));
-        } else if t.stale.is_none() {
+        } else if t.stale.is_none() && t.unverified.is_empty() && t.own.is_empty() {
             parts.push("not approved yet".to_string());
         }
     } else {
@@ -315,7 +587,7 @@ pub fn evaluate(ctx: &Ctx, h: &Hotfix, tip: Oid, tree: Oid) -> Result<GateView> 
     if let Some(r) = changes::read(&ctx.repo, &h.branch)?.into_iter().rfind(|r| {
         !t.counted
             .iter()
-            .any(|a| same_email(&a.reviewer_email, &r.reviewer_email))
+            .any(|a| same_email(&a.approval.reviewer_email, &r.reviewer_email))
     }) {
         let commit = Oid::from_str(&r.commit).map(short).unwrap_or_default();
         parts.push(format!(
@@ -325,11 +597,17 @@ pub fn evaluate(ctx: &Ctx, h: &Hotfix, tip: Oid, tree: Oid) -> Result<GateView> 
     }
     if !t.own.is_empty() {
         let who: Vec<&str> = t.own.iter().map(|a| a.reviewer_name.as_str()).collect();
+        let by = if authors.signed().is_some() {
+            "a key or principal that signed the fix"
+        } else {
+            "an author of the fix"
+        };
         parts.push(format!(
-            "the approval by {} does not count: an author of the fix cannot approve it",
+            "the approval by {} does not count: {by} cannot approve it",
             who.join(", ")
         ));
     }
+    parts.extend(t.unverified.iter().map(|(_, why)| why.clone()));
     let reason = parts.join("; ");
     Ok(GateView {
         gate: "review",
@@ -371,7 +649,7 @@ fn stale_reason(a: &Approval, tree: &str, h: &Hotfix) -> String {
 /// The approvals that count for `tree` (distinct reviewers, none of them an author of the fix
 /// unless the policy allows it), fetching the remote's first when `fetch` is set. For deploy and
 /// the release record.
-pub fn approvals_for(ctx: &Ctx, h: &Hotfix, tree: Oid, fetch: bool) -> Result<Vec<Approval>> {
+pub fn approvals_for(ctx: &Ctx, h: &Hotfix, tree: Oid, fetch: bool) -> Result<Vec<Counted>> {
     let tip = ctx.repo.branch_tip(&h.branch)?.ok_or_else(|| {
         Refusal::usage(format!(
             "the branch {} no longer exists; was it deleted by hand?",
@@ -385,14 +663,17 @@ pub fn approvals_for(ctx: &Ctx, h: &Hotfix, tree: Oid, fetch: bool) -> Result<Ve
     if fetch && let Some(remote) = ctx.repo.remote_for(Some(&h.branch))? {
         fetch_approvals(ctx, &remote);
     }
-    let people = branch_commits(ctx, h, tip)?;
+    let authors = authors(ctx, h, tip)?;
+    if unsigned_commits(h, &authors, tip).is_some() {
+        return Ok(Vec::new());
+    }
     Ok(tally(
         &read_approvals(&ctx.repo, &h.branch)?,
         tree,
         &h.base_commit,
-        &people,
+        &authors,
         h.policy.review.allow_self_approval,
-    )
+    )?
     .counted)
 }
 
@@ -407,7 +688,111 @@ struct Target {
     /// How the base is described to the reviewer ("v1.1.0", "merge base with main").
     base_label: String,
     policy: Config,
+    /// The allowed-signers file's content and path, when the policy names one: the copy sealed
+    /// at start in the author's clone, the working tree's in a reviewer's.
+    signers: Option<(String, String)>,
     remote: Option<String>,
+}
+
+/// A reviewer's signing key, and the fix's authors known by their keys.
+struct Signing {
+    key: SigningKey,
+    fingerprint: String,
+    authors: Authors,
+}
+
+impl Signing {
+    fn prepare(ctx: &Ctx, target: &Target, content: &str, path: &str) -> Result<Signing> {
+        let branch = &target.branch;
+        let key = SigningKey::from_git_config(&ctx.repo)?.ok_or_else(|| {
+            Refusal::usage(format!(
+                "an approval of {branch} counts only when it is signed (review.allowed_signers = {path}), and git has no user.signingKey to sign it with"
+            ))
+            .hint(format!(
+                "point git at your ssh key (`git config user.signingKey ~/.ssh/id_ed25519.pub`), listed for your email in {path}; nothing was recorded"
+            ))
+        })?;
+        let fingerprint = key.fingerprint()?;
+        let authors = Authors::of(&ctx.repo, target.base, target.tip, Some((content, path)))?;
+        Ok(Signing {
+            key,
+            fingerprint,
+            authors,
+        })
+    }
+
+    /// Refuses a reviewer whose key, or email, signed a commit of the fix; warns of commits
+    /// the author still has to sign.
+    fn refuse_own(&self, ui: &crate::ui::Ui, target: &Target, me: &Identity) -> Result<()> {
+        let branch = &target.branch;
+        let Some(fix) = self.authors.signed() else {
+            return Ok(());
+        };
+        let own = fix
+            .signers()
+            .find(|(_, s)| s.key == self.fingerprint || s.is_listed_for(&me.email));
+        if let Some((c, s)) = own {
+            if !target.policy.review.allow_self_approval {
+                return Err(Refusal::gate(format!(
+                    "you cannot approve {branch}: commit {} on it is signed by {}, and your key is {} ({})",
+                    short(c.id),
+                    s.describe(),
+                    self.fingerprint,
+                    me.email
+                ))
+                .hint(format!(
+                    "ask a teammate who did not sign the fix to run `hotfix approve {}`",
+                    shell_word(branch)
+                ))
+                .into());
+            }
+            ui.warn(format!(
+                "you signed this fix (commit {}); review.allow_self_approval lets you approve it",
+                short(c.id)
+            ));
+        }
+        if let Some((c, _)) = fix.bad().first() {
+            ui.warn(format!(
+                "commit {} ({}) is not signed by a key in {}; the author's review gate fails until every commit of the fix is (signing them keeps the tree, and this approval)",
+                short(c.id),
+                c.summary,
+                fix.allowed.path
+            ));
+        }
+        Ok(())
+    }
+
+    /// Signs `approval` and checks the signature as the author's gate will: a key not listed
+    /// for the reviewer's email is refused before anything is recorded.
+    fn sign(&self, approval: &Approval) -> Result<ApprovalSignature> {
+        let payload = approval.signed_payload(&self.fingerprint)?;
+        let signature = self.key.sign(signing::APPROVAL_NAMESPACE, &payload)?;
+        let fix = self
+            .authors
+            .signed()
+            .context("signed approvals need the allowed-signers file")?;
+        let verified = fix.allowed.verify(
+            &approval.reviewer_email,
+            signing::APPROVAL_NAMESPACE,
+            &payload,
+            &signature,
+        )?;
+        if verified.as_deref() != Some(self.fingerprint.as_str()) {
+            return Err(Refusal::usage(format!(
+                "your key {} is not listed for {} in {}, so the approval would not count",
+                self.fingerprint, approval.reviewer_email, fix.allowed.path
+            ))
+            .hint(format!(
+                "add a line `{} <your public key>` to {} on the development branch (the author's hotfix counts the file as it was at start), or sign with the key listed there (git config user.signingKey); nothing was recorded",
+                approval.reviewer_email, fix.allowed.path
+            ))
+            .into());
+        }
+        Ok(ApprovalSignature {
+            key: self.fingerprint.clone(),
+            signature,
+        })
+    }
 }
 
 pub fn approve(ctx: &Ctx, args: &ApproveArgs) -> Result<()> {
@@ -445,33 +830,48 @@ pub fn approve(ctx: &Ctx, args: &ApproveArgs) -> Result<()> {
         .into());
     }
 
-    // Nobody approves their own fix (SPEC promise 2).
-    let own = commits.iter().find(|c| {
-        same_email(&c.author.email, &me.email) || same_email(&c.committer.email, &me.email)
-    });
-    if let Some(c) = own {
-        if !target.policy.review.allow_self_approval {
-            return Err(Refusal::gate(format!(
-                "you cannot approve {branch}: {} is an author or committer of commit {} on it",
-                me.email,
-                short(c.id)
-            ))
-            .hint(format!(
-                "ask a teammate who did not work on the fix to run `hotfix approve {}`",
-                shell_word(branch)
-            ))
-            .into());
+    // Signed approvals (review.allowed_signers): the reviewer's key, checked before anything
+    // is shown, and the authors known by the keys that signed the fix.
+    let signing = match &target.signers {
+        Some((content, path)) => Some(Signing::prepare(ctx, &target, content, path)?),
+        None => None,
+    };
+
+    // Nobody approves their own fix (SPEC promise 2): by key when signatures rule, else by email.
+    match &signing {
+        Some(s) => s.refuse_own(ui, &target, &me)?,
+        None => {
+            let own = commits.iter().find(|c| {
+                same_email(&c.author.email, &me.email) || same_email(&c.committer.email, &me.email)
+            });
+            if let Some(c) = own {
+                if !target.policy.review.allow_self_approval {
+                    return Err(Refusal::gate(format!(
+                        "you cannot approve {branch}: {} is an author or committer of commit {} on it",
+                        me.email,
+                        short(c.id)
+                    ))
+                    .hint(format!(
+                        "ask a teammate who did not work on the fix to run `hotfix approve {}`",
+                        shell_word(branch)
+                    ))
+                    .into());
+                }
+                ui.warn(format!(
+                    "you worked on this fix (commit {}); review.allow_self_approval lets you approve it",
+                    short(c.id)
+                ));
+            }
         }
-        ui.warn(format!(
-            "you worked on this fix (commit {}); review.allow_self_approval lets you approve it",
-            short(c.id)
-        ));
     }
 
-    let refname = approval_ref(branch, tree, &me.email);
-    let existing = read_approvals(repo, branch)?
-        .into_iter()
-        .find(|a| a.tree == tree.to_string() && same_email(&a.reviewer_email, &me.email));
+    let my_key = signing.as_ref().map(|s| s.fingerprint.as_str());
+    let refname = approval_ref(branch, tree, &me.email, my_key);
+    let existing = read_approvals(repo, branch)?.into_iter().find(|a| {
+        a.tree == tree.to_string()
+            && same_email(&a.reviewer_email, &me.email)
+            && a.signature.as_ref().map(|s| s.key.as_str()) == my_key
+    });
     if let Some(comment) = &args.request_changes {
         if existing.is_some() {
             return Err(Refusal::usage(format!(
@@ -522,7 +922,7 @@ pub fn approve(ctx: &Ctx, args: &ApproveArgs) -> Result<()> {
             if !ui.confirm(&question, "--yes")? {
                 return declined(ctx, &target, tree, &me, args.push);
             }
-            record(repo, &target, tree, shown, &me, &refname)?
+            record(repo, &target, tree, shown, &me, &refname, signing.as_ref())?
         }
     };
 
@@ -677,8 +1077,9 @@ fn record(
     shown: Shown,
     me: &Identity,
     refname: &str,
+    signing: Option<&Signing>,
 ) -> Result<Approval> {
-    let approval = Approval {
+    let mut approval = Approval {
         schema: APPROVAL_SCHEMA,
         branch: target.branch.clone(),
         tree: tree.to_string(),
@@ -689,7 +1090,11 @@ fn record(
         reviewer_name: me.name.clone(),
         reviewer_email: me.email.clone(),
         approved_at: jiff::Timestamp::now(),
+        signature: None,
     };
+    if let Some(s) = signing {
+        approval.signature = Some(s.sign(&approval)?);
+    }
     let json = serde_json::to_vec_pretty(&approval).context("could not serialise the approval")?;
     repo.write_record_ref(refname, &json, "hotfix approve")?;
     Ok(approval)
@@ -731,7 +1136,7 @@ fn show(
 ) -> Result<(GuardReport, Shown)> {
     let ui = ctx.ui;
     let repo = &ctx.repo;
-    let report = guard::analyze(repo, target.base, target.tip, &target.policy.guard)?;
+    let report = guard::analyze(repo, target.base, target.tip, &target.policy)?;
     let plural = if commits.len() == 1 { "" } else { "s" };
     let heading = format!(
         "{} {}: {} commit{plural} on top of {}, tree {}",
@@ -899,6 +1304,12 @@ fn find_target(ctx: &Ctx, state: &State, name: Option<&str>) -> Result<Target> {
             base_tag: h.base_tag.clone(),
             base_label: h.base_tag.clone().unwrap_or_else(|| short(base)),
             policy: h.policy.clone(),
+            signers: (!h.policy.review.allowed_signers.is_empty()).then(|| {
+                (
+                    h.allowed_signers.clone().unwrap_or_default(),
+                    h.policy.review.allowed_signers.clone(),
+                )
+            }),
             remote,
         });
     }
@@ -960,6 +1371,7 @@ fn find_target(ctx: &Ctx, state: &State, name: Option<&str>) -> Result<Target> {
         ));
     }
     let (base, base_tag, base_label) = find_base(ctx, tip, &policy, remote.as_deref(), &branch)?;
+    let signers = reviewer_signers(repo, &policy)?;
     Ok(Target {
         branch,
         tip,
@@ -967,8 +1379,28 @@ fn find_target(ctx: &Ctx, state: &State, name: Option<&str>) -> Result<Target> {
         base_tag,
         base_label,
         policy,
+        signers,
         remote,
     })
+}
+
+/// In a reviewer's clone, the allowed-signers file the committed policy names, as the working
+/// tree has it: what the reviewer's own signature and the fix's are checked against before
+/// anything is recorded (the author's gate checks them again under the file sealed at start).
+fn reviewer_signers(repo: &Repo, policy: &Config) -> Result<Option<(String, String)>> {
+    let path = &policy.review.allowed_signers;
+    if path.is_empty() {
+        return Ok(None);
+    }
+    let file = repo.workdir()?.join(path);
+    match std::fs::read_to_string(&file) {
+        Ok(text) => Ok(Some((text, path.clone()))),
+        Err(e) => Err(Refusal::usage(format!(
+            "review.allowed_signers names {path}, which cannot be read here ({e})"
+        ))
+        .hint("check out the development branch, where the team keeps it, and approve again; nothing was recorded")
+        .into()),
+    }
 }
 
 /// A local branch, else a remote-tracking one (`origin/hotfix/x` or `hotfix/x` on the remote),

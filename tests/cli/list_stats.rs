@@ -55,6 +55,7 @@ pub fn make_release(
         summary: format!("Outage fixed by {tag}"),
         author: author.clone(),
         approvers: vec![],
+        signed_commits: vec![],
         test: None,
         diff: DiffSize {
             files: 1,

@@ -30,6 +30,7 @@ mod prompts;
 mod release;
 mod retro;
 mod review;
+mod signed;
 mod smoke;
 mod start;
 mod state;
