@@ -421,15 +421,10 @@ impl Repo {
         Ok(out)
     }
 
-    /// Makes a commit on top of `parent` whose tree is the parent's with `files` (path from the
-    /// root, content) written over, each keeping its mode; no ref moves. Author and committer
-    /// are this repository's identity (`GIT_AUTHOR_*` / `GIT_COMMITTER_*` apply).
-    pub fn commit_files(
-        &self,
-        parent: Oid,
-        files: &[(String, Vec<u8>)],
-        message: &str,
-    ) -> Result<Oid> {
+    /// The tree of `parent` with `files` (paths from the root) set to the given contents,
+    /// written to the object database (blobs and trees, no commit): what a commit of them on
+    /// `parent` would hold.
+    pub fn tree_with_files(&self, parent: Oid, files: &[(String, Vec<u8>)]) -> Result<Oid> {
         let parent = self
             .repo
             .find_commit(parent)
@@ -448,9 +443,25 @@ impl Repo {
                 .with_context(|| format!("could not write {path} to git"))?;
             update.upsert(path.as_str(), blob, mode);
         }
-        let tree_id = update
+        update
             .create_updated(&self.repo, &base)
-            .context("could not write a tree")?;
+            .context("could not write a tree")
+    }
+
+    /// Makes a commit on top of `parent` whose tree is the parent's with `files` (path from the
+    /// root, content) written over, each keeping its mode; no ref moves. Author and committer
+    /// are this repository's identity (`GIT_AUTHOR_*` / `GIT_COMMITTER_*` apply).
+    pub fn commit_files(
+        &self,
+        parent: Oid,
+        files: &[(String, Vec<u8>)],
+        message: &str,
+    ) -> Result<Oid> {
+        let tree_id = self.tree_with_files(parent, files)?;
+        let parent = self
+            .repo
+            .find_commit(parent)
+            .with_context(|| format!("could not read commit {parent}"))?;
         let tree = self
             .repo
             .find_tree(tree_id)

@@ -474,6 +474,30 @@ pub(crate) fn bump_commit(
     Ok(Some(repo.commit_files(base, &files, &message)?))
 }
 
+/// Whether `commit` is exactly the version bump `bump` on `base`: its one parent is `base`,
+/// and its tree is the base's with the version files bumped and nothing else. Such a commit's
+/// content follows from the sealed policy and the base alone (hotfix made it; nobody signs it).
+pub fn is_bump_of(repo: &Repo, commit: Oid, base: Oid, bump: &Bump) -> Result<bool> {
+    match repo.parents_of(commit) {
+        Ok(parents) if parents == [base] => {}
+        _ => return Ok(false),
+    }
+    let files = crate::version_files::bumped(repo, base, &bump.files, &bump.to)?;
+    Ok(repo.tree_of(commit)? == repo.tree_with_files(base, &files)?)
+}
+
+/// The hotfix's bump commit, when the state names one and it is exactly the bump
+/// ([`is_bump_of`]).
+pub fn verified_bump(repo: &Repo, h: &Hotfix) -> Result<Option<Oid>> {
+    let (Some(bump), Some(commit)) = (&h.bump, h.bump_commit()) else {
+        return Ok(None);
+    };
+    let (Ok(commit), Ok(base)) = (Oid::from_str(commit), Oid::from_str(&h.base_commit)) else {
+        return Ok(None);
+    };
+    Ok(is_bump_of(repo, commit, base, bump)?.then_some(commit))
+}
+
 /// The files a `start` killed while it wrote them left half way ([`Repo::half_switched_to`]),
 /// for a hotfix whose start recorded that it had begun writing them; `None` otherwise. Only
 /// then may `start` finish, or `abort` undo, such a tree.

@@ -452,7 +452,15 @@ pub fn authors(ctx: &Ctx, h: &Hotfix, tip: Oid) -> Result<Authors> {
     }
     // a hotfix whose policy names the file was sealed with its content; none is no key at all
     let content = h.allowed_signers.as_deref().unwrap_or_default();
-    Authors::of(&ctx.repo, base, tip, Some((content, path)))
+    let mut authors = Authors::of(&ctx.repo, base, tip, Some((content, path)))?;
+    // the version bump hotfix made needs no signature when it is exactly the bump: its content
+    // follows from the sealed policy and the base
+    if let Some(bump) = crate::steps::branch::verified_bump(&ctx.repo, h)?
+        && let Some(fix) = authors.signed.as_mut()
+    {
+        fix.commits.retain(|(c, _)| c.id != bump);
+    }
+    Ok(authors)
 }
 
 /// Why the fix's commits are not all signed by listed keys, and the command that signs them;
@@ -713,7 +721,24 @@ impl Signing {
             ))
         })?;
         let fingerprint = key.fingerprint()?;
-        let authors = Authors::of(&ctx.repo, target.base, target.tip, Some((content, path)))?;
+        let mut authors = Authors::of(&ctx.repo, target.base, target.tip, Some((content, path)))?;
+        // the version bump `start` made (to the base's version with the patch raised) is not
+        // signed and needs not be: the author's gate knows it from the state; here it is
+        // recognised by being exactly that bump
+        if let Some(fix) = authors.signed.as_mut()
+            && let Some(first) = fix.commits.first().map(|(c, _)| c.id)
+        {
+            let base = crate::steps::branch::Base {
+                tag: target.base_tag.clone(),
+                commit: target.base,
+            };
+            if let Ok((_, Some(bump))) =
+                crate::steps::branch::plan_version(&ctx.repo, &target.policy, &base, None)
+                && crate::steps::branch::is_bump_of(&ctx.repo, first, target.base, &bump)?
+            {
+                fix.commits.retain(|(c, _)| c.id != first);
+            }
+        }
         Ok(Signing {
             key,
             fingerprint,

