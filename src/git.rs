@@ -42,6 +42,9 @@ pub struct Repo {
     /// When set, no network operation runs past this moment (`hotfix status`'s budget): one
     /// started later fails at once with [`TimedOut`], one under way is stopped then.
     network_deadline: std::cell::Cell<Option<std::time::Instant>>,
+    /// When set, no git network operation runs at all (status had its one look at the
+    /// remote); the forge's requests still may, within the deadline.
+    fetches_spent: std::cell::Cell<bool>,
 }
 
 /// The error of a fetch or push refused because `--offline` was given; callers that can go on
@@ -115,6 +118,7 @@ impl Repo {
             repo,
             offline: false,
             network_deadline: std::cell::Cell::new(None),
+            fetches_spent: std::cell::Cell::new(false),
         })
     }
 
@@ -136,6 +140,17 @@ impl Repo {
             _ => at,
         };
         self.network_deadline.set(Some(at));
+    }
+
+    /// From now on no git network operation runs (see [`TimedOut`] with nothing allowed): the
+    /// command had its look at the remote. The forge's requests keep the deadline.
+    pub fn spend_fetches(&self) {
+        self.fetches_spent.set(true);
+    }
+
+    /// The moment no network operation may run past, when one is set (`hotfix status`).
+    pub fn network_deadline(&self) -> Option<std::time::Instant> {
+        self.network_deadline.get()
     }
 
     /// The working tree's root; a bare repository is refused.

@@ -58,9 +58,10 @@ struct StatusJson<'a> {
     remote: Option<&'a Freshness>,
 }
 
-/// One look at the remote for the hotfix shown, within [`sync::STATUS_BOUND`] in all and not
-/// again within [`sync::STATUS_WINDOW`]; after it, no other fetch of this run waits on the
-/// network (the gates read what it brought).
+/// One look at the remote for the hotfix shown, within [`sync::STATUS_BOUND`] and not again
+/// within [`sync::STATUS_WINDOW`]; after it, no other fetch of this run waits on the network
+/// (the gates read what it brought), and the forge's requests, if any, get what is left of the
+/// bound: the network costs status [`sync::STATUS_BOUND`] in all.
 fn glance(ctx: &Ctx, h: &Hotfix) -> Result<Option<Freshness>> {
     let repo = &ctx.repo;
     repo.set_network_deadline(Instant::now() + sync::STATUS_BOUND);
@@ -82,7 +83,8 @@ fn glance(ctx: &Ctx, h: &Hotfix) -> Result<Option<Freshness>> {
         }
         None => None,
     };
-    repo.set_network_deadline(Instant::now());
+    // no other fetch in this run; the forge (if it judges a gate) gets what is left of the bound
+    repo.spend_fetches();
     Ok(freshness)
 }
 
@@ -263,7 +265,7 @@ pub fn view(ctx: &Ctx, h: &Hotfix) -> Result<HotfixView> {
         _ if tamper.as_ref().is_some_and(|t| t.restored.is_none()) => {
             unjudged("not judged: the state was edited by hand")
         }
-        (Some(tip), Some(tree)) if commits > 0 => steps::evaluate_gates(ctx, h, tip, tree)?,
+        (Some(tip), Some(tree)) if commits > 0 => steps::report_gates(ctx, h, tip, tree)?,
         _ => unjudged("no fix committed yet"),
     };
     let first_failing = gates.iter().find(|g| !g.passed);

@@ -101,6 +101,7 @@ impl<'a> GitHub<'a> {
                 ("Accept", "application/vnd.github+json"),
                 ("X-GitHub-Api-Version", "2022-11-28"),
             ],
+            repo.network_deadline(),
         );
         Ok(GitHub {
             client,

@@ -114,6 +114,7 @@ impl<'a> GitLab<'a> {
                 scopes: SCOPES,
             },
             vec![("Accept", "application/json")],
+            repo.network_deadline(),
         );
         Ok(GitLab { client, project })
     }

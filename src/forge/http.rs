@@ -151,6 +151,9 @@ pub struct Client<'a> {
     pub names: Names,
     ui: &'a Ui,
     extra_headers: Vec<(&'static str, &'static str)>,
+    /// No request runs past this moment (`hotfix status`'s bound on the network, from
+    /// [`crate::git::Repo::network_deadline`]).
+    deadline: Option<Instant>,
 }
 
 /// The error of a forge request refused because `--offline` was given: a status report shows it
@@ -168,6 +171,7 @@ impl<'a> Client<'a> {
         token: String,
         names: Names,
         extra_headers: Vec<(&'static str, &'static str)>,
+        deadline: Option<Instant>,
     ) -> Client<'a> {
         let timeout = request_timeout();
         let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -188,6 +192,7 @@ impl<'a> Client<'a> {
             names,
             ui,
             extra_headers,
+            deadline,
         }
     }
 
@@ -252,6 +257,17 @@ impl<'a> Client<'a> {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            // within the command's bound on the network, if it has one: what is left of it
+            let timeout = match self.deadline {
+                None => request_timeout(),
+                Some(at) => {
+                    let left = at.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(self.out_of_time(method, shown));
+                    }
+                    left.min(request_timeout())
+                }
+            };
             self.ui.verbose(format!("{method} {url}"));
             let auth = format!("Bearer {}", self.token);
             let result = if method == "POST" {
@@ -263,13 +279,16 @@ impl<'a> Client<'a> {
                 for (k, v) in &self.extra_headers {
                     req = req.header(*k, *v);
                 }
-                req.send(body.clone().unwrap_or_default())
+                req.config()
+                    .timeout_global(Some(timeout))
+                    .build()
+                    .send(body.clone().unwrap_or_default())
             } else {
                 let mut req = self.agent.get(url).header("Authorization", &auth);
                 for (k, v) in &self.extra_headers {
                     req = req.header(*k, *v);
                 }
-                req.call()
+                req.config().timeout_global(Some(timeout)).build().call()
             };
             let mut resp = match result {
                 Ok(r) => r,
@@ -286,7 +305,8 @@ impl<'a> Client<'a> {
                 let until = jiff::Timestamp::now()
                     .checked_add(jiff::SignedDuration::try_from(wait).unwrap_or_default())
                     .unwrap_or_else(|_| jiff::Timestamp::now());
-                if wait > MAX_RATE_WAIT || attempt > RATE_RETRIES {
+                let past_deadline = self.deadline.is_some_and(|at| Instant::now() + wait > at);
+                if wait > MAX_RATE_WAIT || attempt > RATE_RETRIES || past_deadline {
                     return Err(Refusal::usage(format!(
                         "the {} rate limit of {} is used up until {} UTC; nothing was changed",
                         self.names.forge,
@@ -339,6 +359,16 @@ impl<'a> Client<'a> {
                 next,
             });
         }
+    }
+
+    /// A request not even sent: the command's time for the network (status's bound) is spent.
+    fn out_of_time(&self, method: &str, shown: &str) -> anyhow::Error {
+        Refusal::usage(format!(
+            "{} was not asked {method} {shown}: this command's time for the network is spent",
+            self.api.host
+        ))
+        .hint("`hotfix status` shows it on a later run; commands that decide (deploy, finish) wait for the forge")
+        .into()
     }
 
     fn network_error(&self, method: &str, shown: &str, e: &ureq::Error) -> anyhow::Error {
@@ -550,10 +580,14 @@ fn credential_fill(repo: &crate::git::Repo, protocol: &str, host: &str) -> Resul
         out
     });
     let started = Instant::now();
+    let mut limit = CREDENTIAL_TIMEOUT.min(request_timeout());
+    if let Some(at) = repo.network_deadline() {
+        limit = limit.min(at.saturating_duration_since(started));
+    }
     loop {
         match child.try_wait() {
             Ok(Some(_)) => break,
-            Ok(None) if started.elapsed() < CREDENTIAL_TIMEOUT.min(request_timeout()) => {
+            Ok(None) if started.elapsed() < limit => {
                 std::thread::sleep(Duration::from_millis(10));
             }
             _ => {

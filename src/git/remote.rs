@@ -192,6 +192,13 @@ impl Repo {
             return Err(super::Offline.into());
         }
         // a deadline set for the whole command (status) shortens every wait to what is left
+        if self.fetches_spent.get() {
+            return Err(super::TimedOut {
+                command: args.join(" "),
+                allowed: Duration::ZERO,
+            }
+            .into());
+        }
         let timeout = match self.network_deadline.get() {
             Some(at) => {
                 let left = at.saturating_duration_since(std::time::Instant::now());

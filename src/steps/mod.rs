@@ -81,6 +81,31 @@ pub fn evaluate_gates(
     ])
 }
 
+/// As [`evaluate_gates`], for a report (`status`): a gate that cannot be judged now (the forge
+/// did not answer within the bound, or refused) is shown as not passed with why, and the
+/// others are still judged. Commands that decide use [`evaluate_gates`], which stops there.
+pub fn report_gates(
+    ctx: &crate::app::Ctx,
+    h: &crate::state::Hotfix,
+    tip: crate::git::Oid,
+    tree: crate::git::Oid,
+) -> anyhow::Result<Vec<GateView>> {
+    let judged = |gate: &'static str, view: anyhow::Result<GateView>| match view {
+        Ok(v) => v,
+        Err(e) => GateView {
+            gate,
+            passed: false,
+            reason: format!("not judged: {e}"),
+            next: Some("hotfix status (again, once the forge answers)".into()),
+        },
+    };
+    Ok(vec![
+        guard::evaluate(ctx, h, tip, tree)?,
+        judged("review", review::evaluate(ctx, h, tip, tree)),
+        judged("test", test::evaluate(ctx, h, tip, tree)),
+    ])
+}
+
 /// Refuses a step for a hotfix branch that is still at its base: there is no fix to judge, test
 /// or ship, so nothing runs (a test run there would record a pass of the release itself).
 pub fn require_fix(

@@ -1014,7 +1014,14 @@ fn damaged_state(damage: impl FnOnce(Vec<u8>) -> Vec<u8>, says: &str) {
 fn a_truncated_state_file_stops_every_command_and_abort_sets_it_aside() {
     damaged_state(
         |mut old| {
-            old.truncate(old.len() / 2);
+            // cut half way, inside a quoted value (a cut at the end of a line could leave
+            // TOML that parses, a section short of its keys, which is not the damage tested)
+            let half = old.len() / 2;
+            let quote = old[half..]
+                .windows(3)
+                .position(|w| w == b"= \"")
+                .expect("a string value after the middle");
+            old.truncate(half + quote + 3);
             old
         },
         "is damaged",
