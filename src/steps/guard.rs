@@ -233,12 +233,25 @@ fn analyze_over(
 pub fn analyze_hotfix(repo: &Repo, h: &Hotfix, head: Oid) -> Result<GuardReport> {
     let base = Oid::from_str(&h.base_commit)
         .with_context(|| format!("the state has a bad base commit for {}", h.branch))?;
-    let Some(bump) = &h.bump else {
-        return analyze(repo, base, head, &h.policy);
+    analyze_with_bump(repo, base, head, &h.policy, h.bump.as_ref())
+}
+
+/// The diff from `base` to `head`, with the version bump `bump` (when there is one) taken out
+/// and shown on its own line: what [`analyze_hotfix`] does for a hotfix of this clone, and
+/// the reviewer's view does for a bump it recognised.
+pub fn analyze_with_bump(
+    repo: &Repo,
+    base: Oid,
+    head: Oid,
+    config: &config::Config,
+    bump: Option<&crate::state::Bump>,
+) -> Result<GuardReport> {
+    let Some(bump) = bump else {
+        return analyze(repo, base, head, config);
     };
     let bumped = crate::version_files::bumped(repo, base, &bump.files, &bump.to)?;
     let old_sides = bumped.into_iter().collect();
-    let mut report = analyze_over(repo, base, head, &h.policy, &old_sides)?;
+    let mut report = analyze_over(repo, base, head, config, &old_sides)?;
     let mut files = Vec::new();
     for f in &bump.files {
         if crate::version_files::read_at(repo, head, f)?.as_deref() == Some(bump.to.as_str()) {

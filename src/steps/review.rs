@@ -700,6 +700,41 @@ struct Target {
     /// at start in the author's clone, the working tree's in a reviewer's.
     signers: Option<(String, String)>,
     remote: Option<String>,
+    /// The version bump `start` made as the first commit of the fix, when it is exactly that
+    /// bump: taken out of the guard's numbers, and needing no signature.
+    bump: Option<(Oid, crate::state::Bump)>,
+}
+
+impl Target {
+    /// The version bump at the bottom of the fix: in the author's clone the state's (when the
+    /// commit is exactly it), in a reviewer's the default one (the base's version with the
+    /// patch raised) when the fix's first commit is exactly that bump.
+    fn find_bump(
+        repo: &Repo,
+        h: Option<&Hotfix>,
+        base: Oid,
+        base_tag: Option<&str>,
+        policy: &Config,
+        first: Option<Oid>,
+    ) -> Result<Option<(Oid, crate::state::Bump)>> {
+        use crate::steps::branch;
+        if let Some(h) = h {
+            return Ok(branch::verified_bump(repo, h)?.and_then(|c| h.bump.clone().map(|b| (c, b))));
+        }
+        let Some(first) = first else {
+            return Ok(None);
+        };
+        let base_of = branch::Base {
+            tag: base_tag.map(String::from),
+            commit: base,
+        };
+        Ok(match branch::plan_version(repo, policy, &base_of, None) {
+            Ok((_, Some(bump))) if branch::is_bump_of(repo, first, base, &bump)? => {
+                Some((first, bump))
+            }
+            _ => None,
+        })
+    }
 }
 
 /// A reviewer's signing key, and the fix's authors known by their keys.
@@ -722,22 +757,11 @@ impl Signing {
         })?;
         let fingerprint = key.fingerprint()?;
         let mut authors = Authors::of(&ctx.repo, target.base, target.tip, Some((content, path)))?;
-        // the version bump `start` made (to the base's version with the patch raised) is not
-        // signed and needs not be: the author's gate knows it from the state; here it is
-        // recognised by being exactly that bump
-        if let Some(fix) = authors.signed.as_mut()
-            && let Some(first) = fix.commits.first().map(|(c, _)| c.id)
+        // the version bump `start` made is not signed and needs not be (see Target::find_bump)
+        if let Some((bump, _)) = &target.bump
+            && let Some(fix) = authors.signed.as_mut()
         {
-            let base = crate::steps::branch::Base {
-                tag: target.base_tag.clone(),
-                commit: target.base,
-            };
-            if let Ok((_, Some(bump))) =
-                crate::steps::branch::plan_version(&ctx.repo, &target.policy, &base, None)
-                && crate::steps::branch::is_bump_of(&ctx.repo, first, target.base, &bump)?
-            {
-                fix.commits.retain(|(c, _)| c.id != first);
-            }
+            fix.commits.retain(|(c, _)| c.id != *bump);
         }
         Ok(Signing {
             key,
@@ -1161,7 +1185,13 @@ fn show(
 ) -> Result<(GuardReport, Shown)> {
     let ui = ctx.ui;
     let repo = &ctx.repo;
-    let report = guard::analyze(repo, target.base, target.tip, &target.policy)?;
+    let report = guard::analyze_with_bump(
+        repo,
+        target.base,
+        target.tip,
+        &target.policy,
+        target.bump.as_ref().map(|(_, b)| b),
+    )?;
     let plural = if commits.len() == 1 { "" } else { "s" };
     let heading = format!(
         "{} {}: {} commit{plural} on top of {}, tree {}",
@@ -1336,6 +1366,7 @@ fn find_target(ctx: &Ctx, state: &State, name: Option<&str>) -> Result<Target> {
                 )
             }),
             remote,
+            bump: Target::find_bump(repo, Some(h), base, None, &h.policy, None)?,
         });
     }
 
@@ -1397,6 +1428,8 @@ fn find_target(ctx: &Ctx, state: &State, name: Option<&str>) -> Result<Target> {
     }
     let (base, base_tag, base_label) = find_base(ctx, tip, &policy, remote.as_deref(), &branch)?;
     let signers = reviewer_signers(repo, &policy)?;
+    let first = repo.commits_between(base, tip)?.first().map(|c| c.id);
+    let bump = Target::find_bump(repo, None, base, base_tag.as_deref(), &policy, first)?;
     Ok(Target {
         branch,
         tip,
@@ -1406,6 +1439,7 @@ fn find_target(ctx: &Ctx, state: &State, name: Option<&str>) -> Result<Target> {
         policy,
         signers,
         remote,
+        bump,
     })
 }
 

@@ -852,3 +852,43 @@ fn subjects_since(t: &Team, rev: &str) -> Vec<String> {
         .map(String::from)
         .collect()
 }
+
+#[test]
+fn the_reviewer_sees_the_bump_apart_with_the_authors_numbers() {
+    let t = team(&cargo_files(), "");
+    start(&t, &[]);
+    fix(&t, &[]);
+    t.author.git(&["push", "-q", "origin", HOTFIX_BRANCH]);
+    let rita = t.env.clone_of(&t.origin, "rita", crate::support::REVIEWER);
+    rita.git(&["switch", "-q", "develop"]);
+    let run = rita.hotfix(&["approve", HOTFIX_BRANCH, "--yes"]).ok();
+    for says in [
+        "version 1.1.0 → 1.1.1: Cargo.toml, Cargo.lock (the bump; not counted)",
+        "files  1 of at most 5",
+        "lines  2 of at most 150",
+    ] {
+        assert!(run.stdout.contains(says), "{says}:\n{}", run.stdout);
+    }
+    // a first commit that bumps and also changes something else is no bump: all of it counts
+    let t = team(&cargo_files(), "");
+    start(&t, &[]);
+    // the bump commit start made, amended to carry another file too
+    t.author.write("extra.txt", "not a version\n");
+    t.author.git(&["add", "-A"]);
+    t.author.git(&["commit", "-q", "--amend", "--no-edit"]);
+    fix(&t, &[]);
+    t.author.git(&["push", "-q", "origin", HOTFIX_BRANCH]);
+    let rita = t.env.clone_of(&t.origin, "rita", crate::support::REVIEWER);
+    rita.git(&["switch", "-q", "develop"]);
+    let run = rita.hotfix(&["approve", HOTFIX_BRANCH, "--yes"]).ok();
+    assert!(
+        !run.stdout.contains("(the bump; not counted)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("files  3 of at most 5"),
+        "{}",
+        run.stdout
+    );
+}
