@@ -178,6 +178,10 @@ struct RetroJson<'a> {
 pub fn retro(ctx: &Ctx, args: &RetroArgs) -> Result<()> {
     let repo = &ctx.repo;
     let ui = ctx.ui;
+    // the team's releases and reviews first, as the other history commands read them: a
+    // release a teammate made, or a review they wrote, is not only in their clone
+    let dev = history::development_branch(repo)?;
+    history::refresh(ctx, dev.as_deref())?;
     let releases = history::releases(repo)?;
     let release = find_release(&releases, args.version.as_deref())?;
     let revs = revisions(repo, &release.tag)?;

@@ -434,3 +434,26 @@ fn commands_that_decide_wait_for_a_slow_remote() {
         1
     );
 }
+
+#[test]
+fn retro_reads_a_teammates_release_and_review_without_a_fetch_by_hand() {
+    let (t, reviewer) = released_and_merged_back();
+    // the reviewer never fetched since the release: retro brings it, and shows it
+    assert!(!reviewer.has_tag("v1.1.1"));
+    reviewer
+        .hotfix(&[
+            "retro",
+            "v1.1.1",
+            "--why",
+            "No test with an apostrophe",
+            "--catch",
+            "A login test with O'Brien",
+            "--cause",
+            "untested-edge-case",
+            "--push",
+        ])
+        .ok();
+    // and the author's retro shows the reviewer's answers without a fetch by hand
+    let json = t.hf(&["retro", "v1.1.1", "--json"]).ok().json();
+    assert_eq!(json["why"], "No test with an apostrophe", "{json}");
+}
