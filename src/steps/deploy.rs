@@ -183,6 +183,8 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
         .hint(format!("next: {}", next.join(", then ")))
         .into());
     }
+    // a newer release of the line this clone knows: the way out is the rebase, not a version
+    reserve::refuse_older_base_here(repo, h, tip)?;
     let (tag, version) = new_version(ctx, h, opts.version)?;
     check_version_files(ctx, h, tip, &version)?;
     let cfg = &deploy_policy(ctx, h)?;

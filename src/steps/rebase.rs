@@ -181,20 +181,7 @@ fn newest_of_line(ctx: &Ctx, h: &Hotfix, base: &semver::Version) -> Result<(Stri
             }
             newer
         }
-        None => repo
-            .tag_names(pattern)?
-            .into_iter()
-            .filter_map(|name| {
-                version::version_of(&name, pattern)
-                    .map(|v| version::ReleaseTag { name, version: v })
-            })
-            .filter(|t| {
-                version::is_stable(&t.version)
-                    && t.version.major == base.major
-                    && t.version.minor == base.minor
-                    && t.version > *base
-            })
-            .max_by(|a, b| a.version.cmp(&b.version)),
+        None => reserve::newer_here(repo, base, pattern)?,
     };
     let Some(newer) = newer else {
         return Err(Refusal::usage(format!(

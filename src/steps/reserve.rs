@@ -183,6 +183,69 @@ pub fn refuse_older_base(h: &Hotfix, view: &RemoteView) -> Result<()> {
     Ok(())
 }
 
+/// The newest stable release of `base`'s line (same major and minor) among this clone's tags
+/// that is newer than `base`.
+pub fn newer_here(
+    repo: &crate::git::Repo,
+    base: &semver::Version,
+    pattern: &str,
+) -> Result<Option<version::ReleaseTag>> {
+    Ok(repo
+        .tag_names(pattern)?
+        .into_iter()
+        .filter_map(|name| {
+            version::version_of(&name, pattern).map(|v| version::ReleaseTag { name, version: v })
+        })
+        .filter(|t| {
+            version::is_stable(&t.version)
+                && t.version.major == base.major
+                && t.version.minor == base.minor
+                && t.version > *base
+        })
+        .max_by(|a, b| a.version.cmp(&b.version)))
+}
+
+/// As [`refuse_older_base`], for the releases this clone knows (no remote, `--offline`, or a
+/// teammate's release fetched already): checked before the version is chosen, so the way out
+/// named is the rebase, never another version that would still leave that release's fixes out.
+/// A release the fix already contains (a tag on its base, say) takes nothing out and is not
+/// refused: the version is then only a name, and `--version` picks another.
+pub fn refuse_older_base_here(repo: &crate::git::Repo, h: &Hotfix, tip: Oid) -> Result<()> {
+    let (Some(base), Some(base_tag)) = (base_version(h), h.base_tag.as_deref()) else {
+        return Ok(());
+    };
+    let pattern = &h.policy.release.tag_pattern;
+    let mut newer: Vec<version::ReleaseTag> = repo
+        .tag_names(pattern)?
+        .into_iter()
+        .filter_map(|name| {
+            version::version_of(&name, pattern).map(|v| version::ReleaseTag { name, version: v })
+        })
+        .filter(|t| {
+            version::is_stable(&t.version)
+                && t.version.major == base.major
+                && t.version.minor == base.minor
+                && t.version > base
+        })
+        .collect();
+    newer.sort_by(|a, b| b.version.cmp(&a.version));
+    let left_out = newer.into_iter().find(|t| {
+        !matches!(repo.tag_commit(&t.name), Ok(Some(c)) if repo.is_ancestor(c, tip).unwrap_or(false))
+    });
+    if let Some(newer) = left_out {
+        return Err(Refusal::gate(format!(
+            "{} was released after this hotfix's base {base_tag}: shipping this fix would take {}'s changes out of production; nothing was run",
+            newer.name, newer.name
+        ))
+        .hint(format!(
+            "`hotfix rebase` moves the fix onto {} (the gates then judge the new tree)",
+            newer.name
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 /// Another hotfix's reservation in the line of this one's base, newer than the base and not a
 /// release yet: a deploy in flight (or one stopped without a rollback) that this one would undo.
 fn held_in_line(

@@ -137,6 +137,34 @@ fn an_unreachable_remote_is_refused_before_anything_runs_unless_no_push() {
 }
 
 #[test]
+fn a_release_fetched_already_names_the_rebase_not_another_version() {
+    // bob's clone has fetched the author's release v1.1.1 (a `list` does that): the tag is
+    // here, and the way out is the rebase; `--version 1.1.2` would still leave v1.1.1's fix out
+    let t = Team::new();
+    t.gates_pass();
+    let bob = t.teammate("bob", "cache-fix", BOB, "cache.txt");
+    t.hf(&["deploy"]).ok();
+    t.hf_in(&bob, &["list"]).ok();
+    assert!(bob.has_tag("v1.1.1"));
+    for args in [
+        &["deploy"][..],
+        &["deploy", "--version", "1.1.2"],
+        &["--offline", "deploy", "--version", "1.1.2"],
+    ] {
+        let run = t
+            .hf_in(&bob, args)
+            .fails(1, "v1.1.1 was released after this hotfix's base v1.1.0");
+        assert!(
+            run.stderr.contains("`hotfix rebase`"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("--version <x.y.z>"), "{}", run.stderr);
+    }
+    assert_eq!(t.log("deploy.log").len(), 1, "the second deploy ran");
+}
+
+#[test]
 fn one_after_the_other_the_second_clone_is_refused_as_older_than_the_release() {
     let t = Team::new();
     t.gates_pass();
