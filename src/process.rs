@@ -159,8 +159,71 @@ pub fn run(ui: &Ui, hook: &Hook) -> Result<Outcome> {
 /// caller can record it for a later run to clean up after a killed hotfix).
 pub fn run_with(ui: &Ui, hook: &Hook, on_spawn: impl FnOnce(u32) -> Result<()>) -> Result<Outcome> {
     let _signals = catch_interrupts();
-    let mut log = hook
-        .log
+    let mut log = open_log(hook)?;
+    let mut cmd = command(hook);
+    if interrupted() {
+        return Ok(Outcome {
+            exit_code: None,
+            signal: None,
+            timed_out: false,
+            interrupted: true,
+            duration: Duration::ZERO,
+        });
+    }
+    let started = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("could not start `sh -c {}`", hook.command))?;
+    let pgid = child.id();
+    let mut group = Group {
+        pgid,
+        reaped: false,
+    };
+    let (rx, readers) = read_lines(&mut child);
+    feed_stdin(hook, &mut child);
+    if let Err(e) = on_spawn(pgid) {
+        group.kill_now();
+        let _ = child.wait();
+        group.reaped = true;
+        return Err(e);
+    }
+
+    let spinner = (!ui.quiet && std::io::stderr().is_terminal()).then(|| spinner(&hook.label));
+    let mut out = Output {
+        spinner: spinner.as_ref(),
+        log: log.as_mut(),
+        stream: !ui.quiet,
+        log_failed: None,
+    };
+    let ended = wait_for_leader(hook, &group, &mut out, &rx, started);
+    let duration = started.elapsed();
+    if hook.kill_strays && !ended.timed_out && !ended.interrupted {
+        // the leader is a zombie until reaped below, so the group id cannot be reused yet
+        group.signal(libc::SIGKILL);
+    }
+    let open = drain(&mut out, &rx, ended.open);
+    let status = child
+        .wait()
+        .with_context(|| format!("could not wait for `{}`", hook.command))?;
+    group.reaped = true;
+    if !open {
+        for r in readers {
+            let _ = r.join();
+        }
+    }
+    finish_output(ui, hook, spinner.as_ref(), &mut out);
+    Ok(Outcome {
+        exit_code: status.code(),
+        signal: status.signal(),
+        timed_out: ended.timed_out,
+        interrupted: ended.interrupted,
+        duration,
+    })
+}
+
+/// The log the output is appended to, when the hook has one.
+fn open_log(hook: &Hook) -> Result<Option<File>> {
+    hook.log
         .as_ref()
         .map(|p| {
             OpenOptions::new()
@@ -169,8 +232,11 @@ pub fn run_with(ui: &Ui, hook: &Hook, on_spawn: impl FnOnce(u32) -> Result<()>) 
                 .open(p)
                 .with_context(|| format!("could not open the log file {}", p.display()))
         })
-        .transpose()?;
+        .transpose()
+}
 
+/// `sh -c <command>` in the hook's folder with its environment, in a session of its own.
+fn command(hook: &Hook) -> Command {
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(&hook.command)
@@ -203,25 +269,14 @@ pub fn run_with(ui: &Ui, hook: &Hook, on_spawn: impl FnOnce(u32) -> Result<()>) 
             Ok(())
         });
     }
-    if interrupted() {
-        return Ok(Outcome {
-            exit_code: None,
-            signal: None,
-            timed_out: false,
-            interrupted: true,
-            duration: Duration::ZERO,
-        });
-    }
-    let started = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .with_context(|| format!("could not start `sh -c {}`", hook.command))?;
-    let pgid = child.id();
-    let mut group = Group {
-        pgid,
-        reaped: false,
-    };
+    cmd
+}
 
+/// A thread a pipe (stdout, stderr) sending each line as it comes; the receiver disconnects
+/// once both pipes are closed.
+fn read_lines(
+    child: &mut std::process::Child,
+) -> (mpsc::Receiver<Vec<u8>>, Vec<std::thread::JoinHandle<()>>) {
     let (tx, rx) = mpsc::channel::<Vec<u8>>();
     let mut readers = Vec::new();
     for pipe in [
@@ -253,75 +308,78 @@ pub fn run_with(ui: &Ui, hook: &Hook, on_spawn: impl FnOnce(u32) -> Result<()>) 
             }
         }));
     }
-    drop(tx);
+    (rx, readers)
+}
+
+/// Writes the hook's stdin, if it has one, and closes it.
+fn feed_stdin(hook: &Hook, child: &mut std::process::Child) {
     if let (Some(bytes), Some(mut stdin)) = (hook.stdin.clone(), child.stdin.take()) {
         // A command that does not read its stdin must not block us: write from a thread.
         std::thread::spawn(move || {
             let _ = stdin.write_all(&bytes);
         });
     }
-    if let Err(e) = on_spawn(pgid) {
-        group.kill_now();
-        let _ = child.wait();
-        group.reaped = true;
-        return Err(e);
-    }
+}
 
-    let spinner = (!ui.quiet && std::io::stderr().is_terminal()).then(|| spinner(&hook.label));
-    let mut out = Output {
-        spinner: spinner.as_ref(),
-        log: log.as_mut(),
-        stream: !ui.quiet,
-        log_failed: None,
-    };
+/// How the command itself ended, and whether its pipes are still open.
+struct Ended {
+    timed_out: bool,
+    interrupted: bool,
+    open: bool,
+}
 
+/// Phase 1: until the command itself exits (or we end it, at the deadline or on Ctrl-C).
+fn wait_for_leader(
+    hook: &Hook,
+    group: &Group,
+    out: &mut Output,
+    rx: &mpsc::Receiver<Vec<u8>>,
+    started: Instant,
+) -> Ended {
     // a timeout too long to represent (`timeout = "99999999999h"`) is no deadline, not a panic
     let deadline = hook.timeout.and_then(|t| started.checked_add(t));
-    let mut timed_out = false;
-    let mut was_interrupted = false;
-    let mut open = true;
-    // Phase 1: until the command itself exits (or we end it).
+    let mut ended = Ended {
+        timed_out: false,
+        interrupted: false,
+        open: true,
+    };
     loop {
-        if open {
-            open = out.pump(&rx, TICK);
+        if ended.open {
+            ended.open = out.pump(rx, TICK);
         } else {
             std::thread::sleep(TICK);
         }
-        if leader_exited(pgid) {
+        if leader_exited(group.pgid) {
             break;
         }
         if interrupted() {
-            was_interrupted = true;
-            group.terminate(&mut out, &rx, &mut open);
+            ended.interrupted = true;
+            group.terminate(out, rx, &mut ended.open);
             break;
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            timed_out = true;
-            group.terminate(&mut out, &rx, &mut open);
+            ended.timed_out = true;
+            group.terminate(out, rx, &mut ended.open);
             break;
         }
     }
-    let duration = started.elapsed();
-    if hook.kill_strays && !timed_out && !was_interrupted {
-        // the leader is a zombie until reaped below, so the group id cannot be reused yet
-        group.signal(libc::SIGKILL);
-    }
-    // Phase 2: what is still in the pipes. A background job that keeps them open (and that we
-    // were told to leave alone) must not hold us forever.
+    ended
+}
+
+/// Phase 2: what is still in the pipes. A background job that keeps them open (and that we
+/// were told to leave alone) must not hold us forever. Whether they are still open.
+fn drain(out: &mut Output, rx: &mpsc::Receiver<Vec<u8>>, mut open: bool) -> bool {
     let drain_until = Instant::now() + DRAIN_GRACE;
     while open && Instant::now() < drain_until {
-        open = out.pump(&rx, TICK);
+        open = out.pump(rx, TICK);
     }
-    let status = child
-        .wait()
-        .with_context(|| format!("could not wait for `{}`", hook.command))?;
-    group.reaped = true;
-    if !open {
-        for r in readers {
-            let _ = r.join();
-        }
-    }
-    if let Some(pb) = &spinner {
+    open
+}
+
+/// Clears the spinner and flushes the log; a log that could not be written (a full disk) is
+/// said, never lost in silence.
+fn finish_output(ui: &Ui, hook: &Hook, spinner: Option<&indicatif::ProgressBar>, out: &mut Output) {
+    if let Some(pb) = spinner {
         pb.finish_and_clear();
     }
     if let Some(f) = out.log.as_mut()
@@ -329,7 +387,6 @@ pub fn run_with(ui: &Ui, hook: &Hook, on_spawn: impl FnOnce(u32) -> Result<()>) 
     {
         out.log_failed.get_or_insert(e);
     }
-    // a log that could not be written (a full disk) is said, never lost in silence
     if let (Some(e), Some(path)) = (&out.log_failed, &hook.log) {
         ui.warn(format!(
             "could not write the output of {} to the log {} ({e}); it is only what was shown above",
@@ -337,13 +394,6 @@ pub fn run_with(ui: &Ui, hook: &Hook, on_spawn: impl FnOnce(u32) -> Result<()>) 
             path.display()
         ));
     }
-    Ok(Outcome {
-        exit_code: status.code(),
-        signal: status.signal(),
-        timed_out,
-        interrupted: was_interrupted,
-        duration,
-    })
 }
 
 fn spinner(label: &str) -> indicatif::ProgressBar {

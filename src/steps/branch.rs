@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::error::Refusal;
 use crate::fault;
 use crate::git::{Oid, Repo, short};
-use crate::state::{Bump, Hotfix, Phase};
+use crate::state::{Bump, Hotfix, Phase, State};
 use crate::steps::confirm;
 use crate::ui::shell_word;
 use crate::version;
@@ -20,60 +20,105 @@ pub struct Base {
     pub commit: Oid,
 }
 
+/// `hotfix start`: the policy is taken once and everything is checked and answered before
+/// anything changes; then the entry is recorded, the branch made (its first commit the version
+/// bump), the files switched to it and the entry opened.
 pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
     let repo = &ctx.repo;
     let state = ctx.store.read()?;
-    // The policy is taken once, before anything changes: a resumed start uses the snapshot the
-    // first attempt recorded, never hotfix.toml again (by then the checkout may have deleted or
-    // replaced it with the release's old one, or HEAD may already be the release).
-    let (config, allowed_signers) = match state
-        .hotfixes
-        .values()
-        .find(|h| h.name == args.name && h.phase == Phase::Starting)
-    {
-        Some(h) => (h.policy.clone(), h.allowed_signers.clone()),
-        None => {
-            let config = policy_at_start(repo)?;
-            let signers = signers_at_start(repo, &config)?;
-            (config, signers)
-        }
-    };
-    let branch = format!("{}{}", config.branches.prefix, args.name);
-    if args.name.starts_with('-') {
-        // git would take the branch, but every printed command naming it would read as an option
-        return Err(Refusal::usage(format!(
-            "`{}` cannot name a hotfix: a name must not start with '-'",
-            args.name
-        ))
-        .hint("use letters, digits, '-' and '/' (e.g. `hotfix start login-500`)")
-        .into());
-    }
-    if args.name.trim().is_empty() || !Repo::is_valid_branch_name(&branch) {
-        return Err(Refusal::usage(format!(
-            "`{}` cannot name a hotfix: {branch} is not a valid branch name",
-            args.name
-        ))
-        .hint("use letters, digits, '-' and '/' (e.g. `hotfix start login-500`)")
-        .into());
-    }
+    let (config, allowed_signers) = take_policy(repo, &state, args)?;
+    let branch = check_name(&config, &args.name)?;
     let who = repo.identity()?;
-
     if args.not_code {
-        let summary = confirm::summary(ctx.ui, args)?;
-        let severity = args
-            .severity
-            .as_deref()
-            .map(|s| config.check_severity(s))
-            .transpose()?;
-        return not_code(ctx, &who, &args.name, summary, severity);
+        return not_code_as_told(ctx, &who, &config, args);
     }
 
     // Everything read-only first: nothing changes until all checks passed and all answers are in.
     let (current, _) = repo.current_branch()?;
     let tip = repo.branch_tip(&branch)?;
-    // An interrupted start is finished by running it again: before the branch was made, or
-    // after, as long as the branch is still the untouched one it made.
-    let resuming = match state.hotfixes.get(&branch) {
+    let resuming = check_resumable(repo, &state, &branch, &args.name, tip)?;
+    let half_switched = check_clean(repo, resuming.as_ref(), tip)?;
+    let plan = match plan(ctx, &config, args, resuming.as_ref(), current)? {
+        Planned::Hotfix(plan) => plan,
+        Planned::NotCode { severity, summary } => {
+            return not_code(ctx, &who, &args.name, summary, Some(severity));
+        }
+    };
+    let hotfix = entry(args, &branch, config, allowed_signers, who, &plan);
+
+    record_start(ctx, &branch, tip, &hotfix)?;
+    make_branch(ctx, &branch, tip, plan.base.commit)?;
+    switch_files(ctx, args, &branch, &plan, half_switched, resuming.is_some())?;
+    open(ctx, &branch)?;
+    report(ctx, &state, &branch, &plan.base)
+}
+
+/// The policy is taken once, before anything changes: a resumed start uses the snapshot the
+/// first attempt recorded, never hotfix.toml again (by then the checkout may have deleted or
+/// replaced it with the release's old one, or HEAD may already be the release).
+fn take_policy(repo: &Repo, state: &State, args: &StartArgs) -> Result<(Config, Option<String>)> {
+    match state
+        .hotfixes
+        .values()
+        .find(|h| h.name == args.name && h.phase == Phase::Starting)
+    {
+        Some(h) => Ok((h.policy.clone(), h.allowed_signers.clone())),
+        None => {
+            let config = policy_at_start(repo)?;
+            let signers = signers_at_start(repo, &config)?;
+            Ok((config, signers))
+        }
+    }
+}
+
+/// The hotfix branch for `name`, or a refusal of a name that cannot make one.
+fn check_name(config: &Config, name: &str) -> Result<String> {
+    let branch = format!("{}{}", config.branches.prefix, name);
+    if name.starts_with('-') {
+        // git would take the branch, but every printed command naming it would read as an option
+        return Err(Refusal::usage(format!(
+            "`{name}` cannot name a hotfix: a name must not start with '-'"
+        ))
+        .hint("use letters, digits, '-' and '/' (e.g. `hotfix start login-500`)")
+        .into());
+    }
+    if name.trim().is_empty() || !Repo::is_valid_branch_name(&branch) {
+        return Err(Refusal::usage(format!(
+            "`{name}` cannot name a hotfix: {branch} is not a valid branch name"
+        ))
+        .hint("use letters, digits, '-' and '/' (e.g. `hotfix start login-500`)")
+        .into());
+    }
+    Ok(branch)
+}
+
+/// `--not-code`: recorded as not a code change without the confirm step's questions.
+fn not_code_as_told(
+    ctx: &Ctx,
+    who: &crate::git::Identity,
+    config: &Config,
+    args: &StartArgs,
+) -> Result<()> {
+    let summary = confirm::summary(ctx.ui, args)?;
+    let severity = args
+        .severity
+        .as_deref()
+        .map(|s| config.check_severity(s))
+        .transpose()?;
+    not_code(ctx, who, &args.name, summary, severity)
+}
+
+/// An interrupted start is finished by running it again: before the branch was made, or
+/// after, as long as the branch is still the untouched one it made. `Some` with the first
+/// attempt's entry when resuming; a refusal when the branch or the hotfix exists otherwise.
+fn check_resumable(
+    repo: &Repo,
+    state: &State,
+    branch: &str,
+    name: &str,
+    tip: Option<Oid>,
+) -> Result<Option<Hotfix>> {
+    let resuming = match state.hotfixes.get(branch) {
         Some(h)
             if h.phase == Phase::Starting && tip.is_none_or(|t| h.has_no_fix(&t.to_string())) =>
         {
@@ -85,8 +130,8 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
             return Err(Refusal::usage(format!("{branch} is already in progress"))
                 .hint(format!(
                     "switch to it with `git switch {}`, or give it up with `hotfix abort {}`",
-                    shell_word(&branch),
-                    shell_word(&args.name)
+                    shell_word(branch),
+                    shell_word(name)
                 ))
                 .into());
         }
@@ -99,23 +144,64 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
                 .into(),
         );
     }
-    // A start killed while it switched the files left them half way, every one as either
-    // side has it: then running it again finishes the switch.
-    let half_switched = match (&resuming, tip) {
+    Ok(resuming)
+}
+
+/// A start killed while it switched the files left them half way, every one as either side
+/// has it: then running it again finishes the switch (the paths already switched). Otherwise
+/// the working tree must be clean.
+fn check_clean(
+    repo: &Repo,
+    resuming: Option<&Hotfix>,
+    tip: Option<Oid>,
+) -> Result<Option<Vec<Vec<u8>>>> {
+    let half_switched = match (resuming, tip) {
         (Some(h), Some(_)) => half_switched(repo, h)?,
         _ => None,
     };
     if half_switched.is_none() {
         repo.require_clean("starting a hotfix")?;
     }
-    let base = match &resuming {
+    Ok(half_switched)
+}
+
+/// What the new entry says beyond the policy: all read or answered before anything changes,
+/// or the first attempt's when resuming.
+struct Plan {
+    base: Base,
+    detected_at: Option<jiff::Timestamp>,
+    version: Option<String>,
+    bump: Option<Bump>,
+    confirmation: confirm::Confirmation,
+    started_at: jiff::Timestamp,
+    /// The branch the first attempt started from, not the hotfix branch if the user switched.
+    return_to: String,
+    /// A resumed start keeps the mark: a kill before it is set again must not lose it.
+    switching: bool,
+}
+
+/// What the confirm step concluded, with the plan for a hotfix.
+enum Planned {
+    Hotfix(Box<Plan>),
+    NotCode { severity: String, summary: String },
+}
+
+fn plan(
+    ctx: &Ctx,
+    config: &Config,
+    args: &StartArgs,
+    resuming: Option<&Hotfix>,
+    current: String,
+) -> Result<Planned> {
+    let repo = &ctx.repo;
+    let base = match resuming {
         Some(h) => Base {
             tag: h.base_tag.clone(),
             commit: Oid::from_str(&h.base_commit)?,
         },
-        None => find_base(repo, &config, args.from.as_deref())?,
+        None => find_base(repo, config, args.from.as_deref())?,
     };
-    let detected_at = match &resuming {
+    let detected_at = match resuming {
         Some(h) => h.detected_at,
         None => args
             .detected
@@ -124,11 +210,11 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
             .transpose()?,
     };
     // the version and the files that say it, read before anything changes
-    let (version, bump) = match &resuming {
+    let (version, bump) = match resuming {
         Some(h) => (h.version.clone(), h.bump.clone()),
-        None => plan_version(repo, &config, &base, args.version.as_deref())?,
+        None => plan_version(repo, config, &base, args.version.as_deref())?,
     };
-    let (confirmation, started_at) = match &resuming {
+    let (confirmation, started_at) = match resuming {
         Some(h) => (
             confirm::Confirmation {
                 severity: h.severity.clone(),
@@ -137,35 +223,52 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
             },
             h.started_at,
         ),
-        None => match confirm::confirm(ctx.ui, &config, args)? {
+        None => match confirm::confirm(ctx.ui, config, args)? {
             confirm::Outcome::Hotfix(c) => (c, jiff::Timestamp::now()),
             confirm::Outcome::NotCode { severity, summary } => {
-                return not_code(ctx, &who, &args.name, summary, Some(severity));
+                return Ok(Planned::NotCode { severity, summary });
             }
         },
     };
-
-    // the branch the first attempt started from, not the hotfix branch if the user switched
-    let return_to = resuming.as_ref().map_or(current, |h| h.return_to.clone());
-    let hotfix = Hotfix {
-        name: args.name.clone(),
-        branch: branch.clone(),
-        base_tag: base.tag.clone(),
-        base_commit: base.commit.to_string(),
-        return_to,
-        severity: confirmation.severity,
-        summary: confirmation.summary,
-        reproduced: confirmation.reproduced,
-        author_name: who.name,
-        author_email: who.email,
-        started_at,
+    Ok(Planned::Hotfix(Box::new(Plan {
+        base,
         detected_at,
-        phase: Phase::Starting,
-        // a resumed start keeps the mark: a kill before it is set again must not lose it
-        switching: resuming.as_ref().is_some_and(|h| h.switching),
-        policy: config,
         version,
         bump,
+        confirmation,
+        started_at,
+        return_to: resuming.map_or(current, |h| h.return_to.clone()),
+        switching: resuming.is_some_and(|h| h.switching),
+    })))
+}
+
+/// The state entry of the new hotfix, still starting.
+fn entry(
+    args: &StartArgs,
+    branch: &str,
+    config: Config,
+    allowed_signers: Option<String>,
+    who: crate::git::Identity,
+    plan: &Plan,
+) -> Hotfix {
+    Hotfix {
+        name: args.name.clone(),
+        branch: branch.to_string(),
+        base_tag: plan.base.tag.clone(),
+        base_commit: plan.base.commit.to_string(),
+        return_to: plan.return_to.clone(),
+        severity: plan.confirmation.severity.clone(),
+        summary: plan.confirmation.summary.clone(),
+        reproduced: plan.confirmation.reproduced,
+        author_name: who.name,
+        author_email: who.email,
+        started_at: plan.started_at,
+        detected_at: plan.detected_at,
+        phase: Phase::Starting,
+        switching: plan.switching,
+        policy: config,
+        version: plan.version.clone(),
+        bump: plan.bump.clone(),
         allowed_signers,
         guard: None,
         tests: None,
@@ -173,35 +276,59 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
         deploy: None,
         merge_back: None,
         rebase: None,
-    };
+    }
+}
+
+/// Records the entry before the branch exists, so a kill between the two is explained by
+/// `status`.
+fn record_start(ctx: &Ctx, branch: &str, tip: Option<Oid>, hotfix: &Hotfix) -> Result<()> {
+    let repo = &ctx.repo;
     // the switch writes the index: a lock left by a killed hotfix goes, another's refuses
     // before anything is recorded
     ctx.require_index_free("starting a hotfix")?;
     if tip.is_none()
-        && let Some(pid) = repo.require_branch_unlocked(&branch)?
+        && let Some(pid) = repo.require_branch_unlocked(branch)?
     {
         ctx.ui.warn(format!(
             "removed the lock of {branch} that a killed hotfix process (pid {pid}) had left"
         ));
     }
-    // Recorded before the branch exists, so a kill between the two is explained by `status`.
     ctx.store.update(|s| {
-        s.hotfixes.insert(branch.clone(), hotfix.clone());
+        s.hotfixes.insert(branch.to_string(), hotfix.clone());
         Ok(())
     })?;
     fault::point("start-before-branch");
+    Ok(())
+}
+
+/// The branch at the base (unless a first attempt made it), then its version bump commit.
+fn make_branch(ctx: &Ctx, branch: &str, tip: Option<Oid>, base: Oid) -> Result<()> {
     if tip.is_none() {
         // under the writer record: a ref lock a kill leaves here is known to be hotfix's
-        let _claim = repo.claim_index("making the branch")?;
-        repo.create_branch(&branch, base.commit)?;
+        let _claim = ctx.repo.claim_index("making the branch")?;
+        ctx.repo.create_branch(branch, base)?;
     }
     fault::point("start-before-bump");
-    commit_bump(ctx, &branch, base.commit)?;
+    commit_bump(ctx, branch, base)?;
     fault::point("start-before-checkout");
+    Ok(())
+}
+
+/// Switches the files to the branch (or finishes a switch a killed start left half way). A
+/// switch that wrote nothing undoes what this command made.
+fn switch_files(
+    ctx: &Ctx,
+    args: &StartArgs,
+    branch: &str,
+    plan: &Plan,
+    half_switched: Option<Vec<Vec<u8>>>,
+    resumed: bool,
+) -> Result<()> {
+    let repo = &ctx.repo;
     // recorded before any file is written: a kill from here on may leave the files half way,
     // and only then may `start` or `abort` take up a half-switched tree
     ctx.store.update(|s| {
-        if let Some(h) = s.hotfixes.get_mut(&branch) {
+        if let Some(h) = s.hotfixes.get_mut(branch) {
             h.switching = true;
         }
         Ok(())
@@ -212,56 +339,63 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
                 "Finishing the switch to {branch} that was interrupted ({} files were already switched).",
                 paths.len()
             ));
-            repo.complete_switch(&branch, &paths)
+            repo.complete_switch(branch, &paths)
         }
-        None => repo.switch(&branch),
+        None => repo.switch(branch),
     };
     if switched.is_ok() {
         // HEAD is the hotfix branch; the state still says "starting"
         fault::point("start-after-switch");
     }
-    if let Err(e) = switched {
-        // A refusal comes before any file is written. Any other failure may come after some
-        // were: then the entry and branch stay, so that `start` again finishes the switch or
-        // `abort` puts the files back (status says so).
-        let refused = e.downcast_ref::<Refusal>().is_some();
-        let target = ctx
-            .store
-            .read()?
-            .hotfixes
-            .get(&branch)
-            .map_or(base.commit, |h| {
-                Oid::from_str(h.start_commit()).unwrap_or(base.commit)
-            });
-        if !refused && !matches!(repo.half_switched_to(target), Ok(None)) {
-            return Err(e.context(format!(
-                "the switch to {branch} stopped half way; run `hotfix start {}` again to finish it, or `hotfix abort {} --delete` to put the files back",
-                shell_word(&args.name),
-                shell_word(&args.name)
-            )));
-        }
-        // Nothing written: undo what this command made, the branch (empty but for the version
-        // bump) and the state entry (a resumed start leaves the first attempt's, which `abort`
-        // undoes).
-        if resuming.is_none() {
-            let _ = repo.delete_branch(&branch);
-            let _ = ctx.store.update(|s| {
-                s.hotfixes.remove(&branch);
-                Ok(())
-            });
-        }
-        return Err(e);
+    let Err(e) = switched else {
+        return Ok(());
+    };
+    // A refusal comes before any file is written. Any other failure may come after some
+    // were: then the entry and branch stay, so that `start` again finishes the switch or
+    // `abort` puts the files back (status says so).
+    let base = plan.base.commit;
+    let refused = e.downcast_ref::<Refusal>().is_some();
+    let target = ctx
+        .store
+        .read()?
+        .hotfixes
+        .get(branch)
+        .map_or(base, |h| Oid::from_str(h.start_commit()).unwrap_or(base));
+    if !refused && !matches!(repo.half_switched_to(target), Ok(None)) {
+        return Err(e.context(format!(
+            "the switch to {branch} stopped half way; run `hotfix start {}` again to finish it, or `hotfix abort {} --delete` to put the files back",
+            shell_word(&args.name),
+            shell_word(&args.name)
+        )));
     }
+    // Nothing written: undo what this command made, the branch (empty but for the version
+    // bump) and the state entry (a resumed start leaves the first attempt's, which `abort`
+    // undoes).
+    if !resumed {
+        let _ = repo.delete_branch(branch);
+        let _ = ctx.store.update(|s| {
+            s.hotfixes.remove(branch);
+            Ok(())
+        });
+    }
+    Err(e)
+}
+
+/// The hotfix is open: HEAD is its branch, and its entry sealed.
+fn open(ctx: &Ctx, branch: &str) -> Result<()> {
     ctx.store.update(|s| {
-        if let Some(h) = s.hotfixes.get_mut(&branch) {
+        if let Some(h) = s.hotfixes.get_mut(branch) {
             h.phase = Phase::Open;
             h.switching = false;
             // sealed in the same update: an open entry always has its seal
-            crate::seal::seal_start(repo, h)?;
+            crate::seal::seal_start(&ctx.repo, h)?;
         }
         Ok(())
-    })?;
+    })
+}
 
+/// Where the hotfix starts, its bump commit, what to do next and the other hotfixes open.
+fn report(ctx: &Ctx, state: &State, branch: &str, base: &Base) -> Result<()> {
     let from = match &base.tag {
         Some(t) => format!("{t} ({})", short(base.commit)),
         None => short(base.commit),
@@ -269,7 +403,7 @@ pub fn start(ctx: &Ctx, args: &StartArgs) -> Result<()> {
     ctx.ui
         .status(format!("Switched to a new branch {branch}, from {from}."));
     let done = ctx.store.read()?;
-    if let Some(b) = done.hotfixes.get(&branch).and_then(|h| h.bump.as_ref())
+    if let Some(b) = done.hotfixes.get(branch).and_then(|h| h.bump.as_ref())
         && let Some(c) = &b.commit
     {
         ctx.ui.status(format!(

@@ -2,6 +2,7 @@
 //! retries), rollback when either fails, and only after a verified deploy the release tag, the
 //! production branch, the push and the notification.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -60,7 +61,9 @@ pub fn checked_out(ctx: &Ctx, state: &crate::state::State) -> Result<Hotfix> {
         .into())
 }
 
-/// Deploys the tree at the tip of `h`'s branch (the checked-out HEAD).
+/// Deploys the tree at the tip of `h`'s branch (the checked-out HEAD). Everything read-only is
+/// checked before anything runs; production changes only in `deploy_hooks`, and the tag comes
+/// only after `verify` passed.
 pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
     let repo = &ctx.repo;
     // Held until this function returns: two deploys at once would run the hooks twice and race
@@ -70,53 +73,101 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
     let (_, tip) = repo.current_branch()?;
     steps::require_fix(h, tip, "deploy")?;
     let tree = repo.tree_of(tip)?;
-    let tree_s = tree.to_string();
 
-    // Killed after the tag was made but before the state said so: the tag decides.
-    let reconciled;
-    let h = match &h.deploy {
-        Some(d) if phase(repo, d) != d.phase => {
+    let h = &reconcile_tag(ctx, h)?;
+    if resume(ctx, h, tree, opts)? == Resume::Finished {
+        return Ok(());
+    }
+    check_read_only(ctx, h, tree)?;
+    steps::record_overrides(ctx, h, opts.overrides, tree)?;
+    let h = &reload(ctx, &h.branch)?;
+    check_gates(ctx, h, tip, tree)?;
+    let release = plan_release(ctx, h, tip, opts)?;
+    check_production(ctx, h, tip)?;
+    confirm(ctx, h, tip, tree, &release)?;
+
+    reserve_version(ctx, h, tip, tree, &release)?;
+    let hooks = Hooks::prepare(ctx, h, tip, tree, &release)?;
+    let mut rec = started(tip, tree, &release, &hooks);
+    let mut room = Room::set_aside(ctx)?;
+    save(ctx, &h.branch, &rec)?;
+    fault::point("deploy-before-command");
+    deploy_hooks(ctx, h, tip, &release, &hooks, &mut rec, &mut room)?;
+    verify(ctx, h, &release, &hooks, &mut rec)?;
+    check_head_unmoved(ctx, h, tip, &release, &hooks, &mut rec)?;
+    room.give_one_back();
+    let record = tag_release(ctx, h, tip, tree, &release, &mut rec)?;
+    after_tag(
+        ctx,
+        h,
+        &release.cfg,
+        tip,
+        &record,
+        release.remote.as_deref(),
+    )
+}
+
+/// Whether `resume` finished a release a killed run had tagged, or a deploy is to be run.
+#[derive(PartialEq)]
+enum Resume {
+    Finished,
+    Deploy,
+}
+
+/// Killed after the tag was made but before the state said so: the tag decides.
+fn reconcile_tag<'h>(ctx: &Ctx, h: &'h Hotfix) -> Result<Cow<'h, Hotfix>> {
+    match &h.deploy {
+        Some(d) if phase(&ctx.repo, d) != d.phase => {
             let mut d = d.clone();
             d.phase = DeployPhase::Tagged;
             save(ctx, &h.branch, &d)?;
-            reconciled = reload(ctx, &h.branch)?;
-            &reconciled
+            Ok(Cow::Owned(reload(ctx, &h.branch)?))
         }
-        _ => h,
-    };
-    if let Some(d) = &h.deploy {
-        match d.phase {
-            DeployPhase::Released if d.tree == tree_s => {
-                return Err(
-                    Refusal::usage(format!("this tree was already released as {}", d.tag))
-                        .hint("next: `hotfix merge-back`")
-                        .into(),
-                );
-            }
-            DeployPhase::Released | DeployPhase::Tagged if d.tree != tree_s => {
-                return Err(Refusal::usage(format!(
-                    "{} was released as {} and has changed since",
-                    h.branch, d.tag
-                ))
-                .hint("a further fix is a new hotfix: merge this one back, then `hotfix start`")
-                .into());
-            }
-            DeployPhase::Tagged => {
-                // Killed after the tag was made: only the steps after it remain.
-                ctx.ui.status(format!(
-                    "{} is tagged already; finishing what remains after the tag.",
-                    d.tag
-                ));
-                let (tagged, record) = tagged_release(ctx, h, d)?;
-                let cfg = deploy_policy(ctx, h)?;
-                let remote = release_remote(ctx, h, opts)?;
-                return after_tag(ctx, h, &cfg, tagged, &record, remote.as_deref());
-            }
-            _ => {}
-        }
+        _ => Ok(Cow::Borrowed(h)),
     }
+}
 
-    // Read-only checks first: nothing runs unless all of them pass.
+/// A deploy of this hotfix already made: refused when released (or tagged for another tree),
+/// finished when a killed run left it tagged.
+fn resume(ctx: &Ctx, h: &Hotfix, tree: Oid, opts: &Options) -> Result<Resume> {
+    let Some(d) = &h.deploy else {
+        return Ok(Resume::Deploy);
+    };
+    let tree_s = tree.to_string();
+    match d.phase {
+        DeployPhase::Released if d.tree == tree_s => Err(Refusal::usage(format!(
+            "this tree was already released as {}",
+            d.tag
+        ))
+        .hint("next: `hotfix merge-back`")
+        .into()),
+        DeployPhase::Released | DeployPhase::Tagged if d.tree != tree_s => {
+            Err(Refusal::usage(format!(
+                "{} was released as {} and has changed since",
+                h.branch, d.tag
+            ))
+            .hint("a further fix is a new hotfix: merge this one back, then `hotfix start`")
+            .into())
+        }
+        DeployPhase::Tagged => {
+            // Killed after the tag was made: only the steps after it remain.
+            ctx.ui.status(format!(
+                "{} is tagged already; finishing what remains after the tag.",
+                d.tag
+            ));
+            let (tagged, record) = tagged_release(ctx, h, d)?;
+            let cfg = deploy_policy(ctx, h)?;
+            let remote = release_remote(ctx, h, opts)?;
+            after_tag(ctx, h, &cfg, tagged, &record, remote.as_deref())?;
+            Ok(Resume::Finished)
+        }
+        _ => Ok(Resume::Deploy),
+    }
+}
+
+/// Read-only checks first: nothing runs unless all of them pass.
+fn check_read_only(ctx: &Ctx, h: &Hotfix, tree: Oid) -> Result<()> {
+    let repo = &ctx.repo;
     // The hooks run on an export of the commit, so nothing here would ship; but someone who
     // deploys with edits not committed most likely believes they are part of it.
     let dirty = repo.changed_or_untracked_paths(4)?;
@@ -145,49 +196,65 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
     }
     // a lock left by a killed hotfix is cleared; another program's means the files and the
     // index are being changed under us
-    ctx.require_index_free("deploy")?;
-    steps::record_overrides(ctx, h, opts.overrides, tree)?;
-    let h = &reload(ctx, &h.branch)?;
+    ctx.require_index_free("deploy")
+}
+
+/// Every gate for this exact tree; a refusal names each failing gate and what moves it on.
+fn check_gates(ctx: &Ctx, h: &Hotfix, tip: Oid, tree: Oid) -> Result<()> {
     let gates = steps::evaluate_gates(ctx, h, tip, tree)?;
     let failing: Vec<&GateView> = gates.iter().filter(|g| !g.passed).collect();
-    if !failing.is_empty() && ctx.ui.json {
+    if failing.is_empty() {
+        return Ok(());
+    }
+    if ctx.ui.json {
         // for a script: what was refused, on stdout, before the sentence on stderr
         ctx.ui
             .data(serde_json::to_string_pretty(&serde_json::json!({
                 "deployed": false,
                 "branch": &h.branch,
                 "commit": tip.to_string(),
-                "tree": tree_s,
+                "tree": tree.to_string(),
                 "refused": &failing,
                 "gates": &gates,
             }))?);
     }
-    if !failing.is_empty() {
-        let what: Vec<String> = failing
-            .iter()
-            .map(|g| format!("{} ({})", g.gate, g.reason))
-            .collect();
-        let next: Vec<String> = failing
-            .iter()
-            .map(|g| match &g.next {
-                Some(n) if n.contains('`') => n.clone(),
-                Some(n) => format!("`{n}`"),
-                None => format!("`hotfix {}`", g.gate),
-            })
-            .collect();
-        return Err(Refusal::gate(format!(
-            "deploy refused for tree {}: {}; nothing was run",
-            short(tree),
-            what.join("; ")
-        ))
-        .hint(format!("next: {}", next.join(", then ")))
-        .into());
-    }
+    let what: Vec<String> = failing
+        .iter()
+        .map(|g| format!("{} ({})", g.gate, g.reason))
+        .collect();
+    let next: Vec<String> = failing
+        .iter()
+        .map(|g| match &g.next {
+            Some(n) if n.contains('`') => n.clone(),
+            Some(n) => format!("`{n}`"),
+            None => format!("`hotfix {}`", g.gate),
+        })
+        .collect();
+    Err(Refusal::gate(format!(
+        "deploy refused for tree {}: {}; nothing was run",
+        short(tree),
+        what.join("; ")
+    ))
+    .hint(format!("next: {}", next.join(", then ")))
+    .into())
+}
+
+/// What this deploy releases: the tag and version, the `[deploy]` policy, and the remote it
+/// goes to (with that remote's tags and reservations as read before anything runs).
+struct Release {
+    tag: String,
+    version: semver::Version,
+    cfg: config::Deploy,
+    remote: Option<String>,
+    view: Option<reserve::RemoteView>,
+}
+
+fn plan_release(ctx: &Ctx, h: &Hotfix, tip: Oid, opts: &Options) -> Result<Release> {
     // a newer release of the line this clone knows: the way out is the rebase, not a version
-    reserve::refuse_older_base_here(repo, h, tip)?;
+    reserve::refuse_older_base_here(&ctx.repo, h, tip)?;
     let (tag, version) = new_version(ctx, h, opts.version)?;
     check_version_files(ctx, h, tip, &version)?;
-    let cfg = &deploy_policy(ctx, h)?;
+    let cfg = deploy_policy(ctx, h)?;
     let remote = release_remote(ctx, h, opts)?;
     let view = match &remote {
         Some(r) => Some(reserve::RemoteView::read(ctx, r)?),
@@ -196,29 +263,50 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
     if let Some(view) = &view {
         reserve::refuse_older_base(h, view)?;
     }
-    if !production.is_empty() {
-        // The local branch and the remote's as last fetched: either must move forward only.
-        let remote = repo.remote_for(Some(&h.branch))?;
-        let remote_tip = match &remote {
-            Some(r) => repo.remote_branch_tip(&format!("{r}/{production}"))?,
-            None => None,
-        };
-        for p in [repo.branch_tip(production)?, remote_tip]
-            .into_iter()
-            .flatten()
-        {
-            if !repo.is_ancestor(p, tip)? {
-                return Err(Refusal::gate(format!(
-                    "the production branch {production} cannot be fast-forwarded to this hotfix: it has commits the hotfix does not"
-                ))
-                .hint(format!("start the hotfix from {production}'s tip (`hotfix start --from {}`), or reconcile {production} first; nothing was run", shell_word(production)))
-                .into());
-            }
+    Ok(Release {
+        tag,
+        version,
+        cfg,
+        remote,
+        view,
+    })
+}
+
+/// The production branch, local and the remote's as last fetched: either must move forward
+/// only, to this hotfix.
+fn check_production(ctx: &Ctx, h: &Hotfix, tip: Oid) -> Result<()> {
+    let repo = &ctx.repo;
+    let production = &h.policy.branches.production;
+    if production.is_empty() {
+        return Ok(());
+    }
+    let remote = repo.remote_for(Some(&h.branch))?;
+    let remote_tip = match &remote {
+        Some(r) => repo.remote_branch_tip(&format!("{r}/{production}"))?,
+        None => None,
+    };
+    for p in [repo.branch_tip(production)?, remote_tip]
+        .into_iter()
+        .flatten()
+    {
+        if !repo.is_ancestor(p, tip)? {
+            return Err(Refusal::gate(format!(
+                "the production branch {production} cannot be fast-forwarded to this hotfix: it has commits the hotfix does not"
+            ))
+            .hint(format!("start the hotfix from {production}'s tip (`hotfix start --from {}`), or reconcile {production} first; nothing was run", shell_word(production)))
+            .into());
         }
     }
+    Ok(())
+}
+
+/// The last question before production; for a tree whose deploy failed or was interrupted,
+/// the question whether to run the deploy command for it again instead.
+fn confirm(ctx: &Ctx, h: &Hotfix, tip: Oid, tree: Oid, release: &Release) -> Result<()> {
+    let tree_s = tree.to_string();
     let retrying = h.deploy.as_ref().is_some_and(|d| d.tree == tree_s);
     if !retrying {
-        last_question(ctx.ui, tip, tree, &tag, &cfg.command)?;
+        last_question(ctx.ui, tip, tree, &release.tag, &release.cfg.command)?;
     }
     if let Some(d) = &h.deploy
         && d.tree == tree_s
@@ -241,133 +329,218 @@ pub fn run(ctx: &Ctx, h: &Hotfix, opts: &Options) -> Result<()> {
             return Err(Refusal::gate("the deploy was not repeated").into());
         }
     }
+    Ok(())
+}
 
-    if let Some(view) = &view {
-        reserve::reserve(ctx, h, view, &tag, &version.to_string(), tip, tree)?;
+/// The version taken on the remote for this hotfix, so no other release takes it meanwhile.
+fn reserve_version(ctx: &Ctx, h: &Hotfix, tip: Oid, tree: Oid, release: &Release) -> Result<()> {
+    match &release.view {
+        Some(view) => reserve::reserve(
+            ctx,
+            h,
+            view,
+            &release.tag,
+            &release.version.to_string(),
+            tip,
+            tree,
+        ),
+        None => Ok(()),
     }
-    let log = new_log(ctx, &tag)?;
-    let folder = hook_folder(ctx, tip)?;
-    let root = folder.path().to_path_buf();
-    let mut env = process::hook_env(h, tip, tree, Some((&tag, &version.to_string())));
-    env.push(process::repo_root_env(repo.workdir()?));
-    let hook = |label: &str, command: &str| {
-        let mut hook = Hook::new(label, command, root.clone());
-        hook.env = env.clone();
-        hook.log = Some(log.clone());
+}
+
+/// Where and how the deploy, verify and rollback commands run: an export of `tip`, the
+/// HOTFIX_* variables, one log for all three.
+struct Hooks<'c> {
+    /// Removed when dropped, at the end of `run`.
+    folder: crate::git::TempCheckout<'c>,
+    env: Vec<(String, String)>,
+    log: PathBuf,
+}
+
+impl<'c> Hooks<'c> {
+    fn prepare(
+        ctx: &'c Ctx<'_>,
+        h: &Hotfix,
+        tip: Oid,
+        tree: Oid,
+        release: &Release,
+    ) -> Result<Hooks<'c>> {
+        let log = new_log(ctx, &release.tag)?;
+        let folder = hook_folder(ctx, tip)?;
+        let mut env = process::hook_env(
+            h,
+            tip,
+            tree,
+            Some((&release.tag, &release.version.to_string())),
+        );
+        env.push(process::repo_root_env(ctx.repo.workdir()?));
+        Ok(Hooks { folder, env, log })
+    }
+
+    fn hook(&self, label: &str, command: &str) -> Hook {
+        let mut hook = Hook::new(label, command, self.folder.path().to_path_buf());
+        hook.env = self.env.clone();
+        hook.log = Some(self.log.clone());
         hook
-    };
-    let mut rec = DeployRecord {
-        tree: tree_s.clone(),
+    }
+
+    fn rollback(&self, cfg: &config::Deploy) -> Hook {
+        self.hook("rollback", &cfg.rollback)
+    }
+}
+
+/// The deploy record as the deploy command starts: saved before it runs, so a killed run is
+/// known to have possibly changed production.
+fn started(tip: Oid, tree: Oid, release: &Release, hooks: &Hooks) -> DeployRecord {
+    DeployRecord {
+        tree: tree.to_string(),
         commit: tip.to_string(),
-        tag: tag.clone(),
-        version: version.to_string(),
+        tag: release.tag.clone(),
+        version: release.version.to_string(),
         phase: DeployPhase::Deploying,
         started_at: jiff::Timestamp::now(),
         finished_at: None,
-        log: log.display().to_string(),
+        log: hooks.log.display().to_string(),
         failure: None,
         push_pending: false,
-        reserved_on: remote.clone(),
+        reserved_on: release.remote.clone(),
         local_only: false,
-    };
-    let mut room = Room::set_aside(ctx)?;
-    save(ctx, &h.branch, &rec)?;
-    fault::point("deploy-before-command");
+    }
+}
 
+/// Runs the deploy command: from here on production may have changed.
+fn deploy_hooks(
+    ctx: &Ctx,
+    h: &Hotfix,
+    tip: Oid,
+    release: &Release,
+    hooks: &Hooks,
+    rec: &mut DeployRecord,
+    room: &mut Room,
+) -> Result<()> {
+    let tag = &release.tag;
     ctx.ui.status(format!("Deploying {} as {tag}…", short(tip)));
-    let outcome = process::run(ctx.ui, &hook("deploy", &cfg.command));
+    let outcome = process::run(ctx.ui, &hooks.hook("deploy", &release.cfg.command));
     // From here on production may have changed: the writes that record it get the room set
     // aside, and any that still fails says so.
     room.give_one_back();
-    let outcome = outcome.map_err(changed(&tag, "running it to its end"))?;
+    let outcome = outcome.map_err(changed(tag, "running it to its end"))?;
     if outcome.interrupted {
         rec.failure = Some("interrupted during the deploy command".into());
-        save(ctx, &h.branch, &rec).map_err(changed(&tag, "recording the interruption"))?;
+        save(ctx, &h.branch, rec).map_err(changed(tag, "recording the interruption"))?;
         return Err(Refusal::Interrupted.into());
     }
     if !outcome.success() {
-        return failed(
+        return Err(failed(
             ctx,
             h,
-            &mut rec,
-            &hook("rollback", &cfg.rollback),
+            rec,
+            &hooks.rollback(&release.cfg),
             format!("the deploy command failed ({})", outcome.describe(None)),
-        );
+        ));
     }
     fault::point("deploy-after-command");
     rec.phase = DeployPhase::Verifying;
-    save(ctx, &h.branch, &rec).map_err(changed(&tag, "recording that it ran"))?;
+    save(ctx, &h.branch, rec).map_err(changed(tag, "recording that it ran"))
+}
 
+/// Runs the verify command, retried with a backoff; rolls back when it never passes.
+fn verify(
+    ctx: &Ctx,
+    h: &Hotfix,
+    release: &Release,
+    hooks: &Hooks,
+    rec: &mut DeployRecord,
+) -> Result<()> {
+    let cfg = &release.cfg;
     if cfg.verify.trim().is_empty() {
         ctx.ui
             .warn("no verify command is configured (deploy.verify): production was not checked");
-    } else {
-        let attempts = cfg.verify_retries.saturating_add(1);
-        let mut passed = false;
-        for attempt in 1..=attempts {
-            let outcome = process::run(ctx.ui, &hook("verify", &cfg.verify))?;
-            if outcome.interrupted {
-                rec.failure = Some("interrupted during verify".into());
-                save(ctx, &h.branch, &rec)?;
-                return Err(Refusal::Interrupted.into());
-            }
-            if outcome.success() {
-                passed = true;
-                break;
-            }
-            if attempt < attempts {
-                let wait = backoff(attempt);
-                ctx.ui.status(format!(
-                    "verify failed ({}); retrying in {} (attempt {} of {attempts})",
-                    outcome.describe(None),
-                    process::human_duration(wait),
-                    attempt + 1
-                ));
-                std::thread::sleep(wait);
-            }
+        return Ok(());
+    }
+    let attempts = cfg.verify_retries.saturating_add(1);
+    for attempt in 1..=attempts {
+        let outcome = process::run(ctx.ui, &hooks.hook("verify", &cfg.verify))?;
+        if outcome.interrupted {
+            rec.failure = Some("interrupted during verify".into());
+            save(ctx, &h.branch, rec)?;
+            return Err(Refusal::Interrupted.into());
         }
-        if !passed {
-            return failed(
-                ctx,
-                h,
-                &mut rec,
-                &hook("rollback", &cfg.rollback),
-                format!(
-                    "verify failed {attempts} time{}",
-                    if attempts == 1 { "" } else { "s" }
-                ),
-            );
+        if outcome.success() {
+            return Ok(());
+        }
+        if attempt < attempts {
+            let wait = backoff(attempt);
+            ctx.ui.status(format!(
+                "verify failed ({}); retrying in {} (attempt {} of {attempts})",
+                outcome.describe(None),
+                process::human_duration(wait),
+                attempt + 1
+            ));
+            std::thread::sleep(wait);
         }
     }
+    Err(failed(
+        ctx,
+        h,
+        rec,
+        &hooks.rollback(cfg),
+        format!(
+            "verify failed {attempts} time{}",
+            if attempts == 1 { "" } else { "s" }
+        ),
+    ))
+}
 
-    // The hooks ran on the export, so what ran is the tree the gates passed. But a branch that
-    // moved meanwhile (a commit made by hand, or by a hook in $HOTFIX_REPO_ROOT) would be
-    // merged back with a commit no gate saw: no tag for that.
-    let still = matches!(repo.head()?, Head::Branch(ref b, at) if *b == h.branch && at == tip);
-    if !still {
-        return failed(
-            ctx,
-            h,
-            &mut rec,
-            &hook("rollback", &cfg.rollback),
-            "HEAD moved during the deploy; the hotfix branch is no longer the tree that was checked"
-                .to_string(),
-        );
+/// The hooks ran on the export, so what ran is the tree the gates passed. But a branch that
+/// moved meanwhile (a commit made by hand, or by a hook in $HOTFIX_REPO_ROOT) would be
+/// merged back with a commit no gate saw: no tag for that.
+fn check_head_unmoved(
+    ctx: &Ctx,
+    h: &Hotfix,
+    tip: Oid,
+    release: &Release,
+    hooks: &Hooks,
+    rec: &mut DeployRecord,
+) -> Result<()> {
+    let still = matches!(ctx.repo.head()?, Head::Branch(ref b, at) if *b == h.branch && at == tip);
+    if still {
+        return Ok(());
     }
-    room.give_one_back();
-    let record = build_record(ctx, h, tip, tree, &tag, &version.to_string())
-        .map_err(changed(&tag, "reading the release record"))?;
+    Err(failed(
+        ctx,
+        h,
+        rec,
+        &hooks.rollback(&release.cfg),
+        "HEAD moved during the deploy; the hotfix branch is no longer the tree that was checked"
+            .to_string(),
+    ))
+}
+
+/// The release tag, carrying the release record, on the verified commit.
+fn tag_release(
+    ctx: &Ctx,
+    h: &Hotfix,
+    tip: Oid,
+    tree: Oid,
+    release: &Release,
+    rec: &mut DeployRecord,
+) -> Result<ReleaseRecord> {
+    let tag = &release.tag;
+    let record = build_record(ctx, h, tip, tree, tag, &release.version.to_string())
+        .map_err(changed(tag, "reading the release record"))?;
     fault::point("deploy-before-tag");
-    repo.create_annotated_tag(&tag, tip, &record.tag_message()?)
-        .map_err(changed(&tag, "making the tag (verify passed)"))?;
+    ctx.repo
+        .create_annotated_tag(tag, tip, &record.tag_message()?)
+        .map_err(changed(tag, "making the tag (verify passed)"))?;
     fault::point("deploy-after-tag-before-state");
     rec.phase = DeployPhase::Tagged;
-    rec.push_pending = remote.is_some();
-    save(ctx, &h.branch, &rec).map_err(changed(&tag, "recording the tag"))?;
+    rec.push_pending = release.remote.is_some();
+    save(ctx, &h.branch, rec).map_err(changed(tag, "recording the tag"))?;
     ctx.ui
         .status(format!("Verified and tagged {tag} on {}.", short(tip)));
     fault::point("deploy-after-tag");
-    after_tag(ctx, h, cfg, tip, &record, remote.as_deref())
+    Ok(record)
 }
 
 /// The steps after the tag: production branch, push, notify. Each is safe to run again.
@@ -691,14 +864,15 @@ pub(crate) fn phase(repo: &Repo, d: &DeployRecord) -> DeployPhase {
     if ours { DeployPhase::Tagged } else { d.phase }
 }
 
-/// Deploy or verify failed: rollback (if configured), no tag, the state says why.
+/// Deploy or verify failed: rollback (if configured), no tag, the state says why. The error
+/// to return: the refusal, or what kept the state from saying so.
 fn failed(
     ctx: &Ctx,
     h: &Hotfix,
     rec: &mut DeployRecord,
     rollback: &Hook,
     why: String,
-) -> Result<()> {
+) -> anyhow::Error {
     let mut sentence = format!("{why}; no tag was made");
     if rollback.command.trim().is_empty() {
         ctx.ui.warn("no rollback command is configured (deploy.rollback): production may be in a half-deployed state");
@@ -717,8 +891,10 @@ fn failed(
                 rec.phase = DeployPhase::Failed;
                 rec.failure = Some(sentence);
                 rec.finished_at = Some(jiff::Timestamp::now());
-                save(ctx, &h.branch, rec)?;
-                return Err(Refusal::Interrupted.into());
+                if let Err(e) = save(ctx, &h.branch, rec) {
+                    return e;
+                }
+                return Refusal::Interrupted.into();
             }
             Ok(o) if o.success() => {
                 sentence.push_str("; rollback ran");
@@ -733,13 +909,15 @@ fn failed(
     rec.phase = DeployPhase::Failed;
     rec.failure = Some(sentence.clone());
     rec.finished_at = Some(jiff::Timestamp::now());
-    save(ctx, &h.branch, rec)?;
-    Err(Refusal::gate(sentence)
+    if let Err(e) = save(ctx, &h.branch, rec) {
+        return e;
+    }
+    Refusal::gate(sentence)
         .hint(format!(
             "the output is in {}; fix the cause, then `hotfix deploy` again",
             rec.log
         ))
-        .into())
+        .into()
 }
 
 /// After a rollback, production is back where it was: the version is given back on the
@@ -822,9 +1000,6 @@ impl Drop for Room {
     }
 }
 
-/// The `[deploy]` policy of this hotfix. The snapshot taken at `start` rules; but an empty
-/// command there is no deploy policy at all, so the hooks of the committed hotfix.toml are used
-/// (deploy needs a clean tree, so that is the file in the tree that was reviewed and tested).
 /// The one question before production, in a terminal: what ships (tree and commit), as which
 /// version, and with which command. `--yes` answers it; without a terminal it is not asked,
 /// so scripts and CI deploy as before.
@@ -851,6 +1026,9 @@ fn last_question(ui: &crate::ui::Ui, tip: Oid, tree: Oid, tag: &str, command: &s
     .into())
 }
 
+/// The `[deploy]` policy of this hotfix. The snapshot taken at `start` rules; but an empty
+/// command there is no deploy policy at all, so the hooks of the committed hotfix.toml are used
+/// (deploy needs a clean tree, so that is the file in the tree that was reviewed and tested).
 fn deploy_policy(ctx: &Ctx, h: &Hotfix) -> Result<config::Deploy> {
     if !h.policy.deploy.command.trim().is_empty() {
         return Ok(h.policy.deploy.clone());
