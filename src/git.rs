@@ -261,6 +261,25 @@ impl Repo {
         Some(target.strip_prefix("refs/remotes/origin/")?.to_string())
     }
 
+    /// `develop` if it exists (locally or on origin), else the remote's default branch, else main,
+    /// else master.
+    pub fn detect_development(&self) -> Result<Option<String>> {
+        if self.branch_tip("develop")?.is_some()
+            || self.remote_branch_tip("origin/develop")?.is_some()
+        {
+            return Ok(Some("develop".into()));
+        }
+        if let Some(d) = self.remote_default_branch() {
+            return Ok(Some(d));
+        }
+        for name in ["main", "master"] {
+            if self.branch_tip(name)?.is_some() {
+                return Ok(Some(name.into()));
+            }
+        }
+        Ok(None)
+    }
+
     /// Paths with staged or unstaged changes to tracked files (untracked files are not lost by
     /// a checkout, which refuses to overwrite them), at most `limit` of them.
     pub fn changed_paths(&self, limit: usize) -> Result<Vec<String>> {

@@ -6,9 +6,8 @@ use std::collections::{HashMap, HashSet};
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::app::Ctx;
-use crate::commands::init::detect_development;
 use crate::config::Config;
+use crate::ctx::Ctx;
 use crate::error::Refusal;
 use crate::git::{Oid, PathSet, Repo, short};
 use crate::record::{MARKER, ReleaseRecord};
@@ -182,7 +181,7 @@ pub fn development_branch(repo: &Repo) -> Result<Option<String>> {
         Err(_) => Config::default(),
     };
     if config.branches.development.is_empty() {
-        detect_development(repo)
+        repo.detect_development()
     } else {
         Ok(Some(config.branches.development.clone()))
     }

@@ -5,7 +5,6 @@ use git2::Oid;
 
 use crate::app::Ctx;
 use crate::cli::AbortArgs;
-use crate::commands::init::detect_development;
 use crate::error::Refusal;
 use crate::git::{Head, short};
 use crate::state::{DeployPhase, Phase};
@@ -169,8 +168,10 @@ fn return_branch(ctx: &Ctx, started_from: &str) -> Result<String> {
     if ctx.repo.branch_tip(started_from)?.is_some() {
         return Ok(started_from.to_string());
     }
-    if let Some(dev) =
-        detect_development(&ctx.repo)?.filter(|d| ctx.repo.branch_tip(d).ok().flatten().is_some())
+    if let Some(dev) = ctx
+        .repo
+        .detect_development()?
+        .filter(|d| ctx.repo.branch_tip(d).ok().flatten().is_some())
     {
         ctx.ui.warn(format!(
             "{started_from} no longer exists; returning to {dev}"

@@ -49,7 +49,7 @@ pub fn init(ctx: &Ctx) -> Result<()> {
         .into());
     }
     let pattern = detect_tag_pattern(repo)?;
-    let development = detect_development(repo)?;
+    let development = repo.detect_development()?;
     // git-flow records its production branch; a repository without git-flow has none to move
     let production = repo
         .config_string("gitflow.branch.master")
@@ -275,22 +275,4 @@ pub fn detect_tag_pattern(repo: &Repo) -> Result<Option<String>> {
         }
     }
     Ok(best.map(|(p, _)| p.to_string()))
-}
-
-/// `develop` if it exists (locally or on origin), else the remote's default branch, else main,
-/// else master.
-pub fn detect_development(repo: &Repo) -> Result<Option<String>> {
-    if repo.branch_tip("develop")?.is_some() || repo.remote_branch_tip("origin/develop")?.is_some()
-    {
-        return Ok(Some("develop".into()));
-    }
-    if let Some(d) = repo.remote_default_branch() {
-        return Ok(Some(d));
-    }
-    for name in ["main", "master"] {
-        if repo.branch_tip(name)?.is_some() {
-            return Ok(Some(name.into()));
-        }
-    }
-    Ok(None)
 }

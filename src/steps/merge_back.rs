@@ -5,7 +5,6 @@ use anyhow::{Context, Result};
 
 use crate::app::Ctx;
 use crate::cli::MergeBackArgs;
-use crate::commands::init::detect_development;
 use crate::error::Refusal;
 use crate::git::merge::MergeOutcome;
 use crate::git::{Head, Oid, Repo, short};
@@ -321,7 +320,7 @@ pub fn development_branch(ctx: &Ctx, h: &Hotfix) -> Result<String> {
     if !configured.is_empty() {
         return Ok(configured.clone());
     }
-    detect_development(&ctx.repo)?.ok_or_else(|| {
+    ctx.repo.detect_development()?.ok_or_else(|| {
         Refusal::usage("there is no development branch to merge back into")
             .hint("set branches.development in hotfix.toml")
             .into()

@@ -1543,7 +1543,7 @@ fn find_base(
         }
     }
     let development = if policy.branches.development.is_empty() {
-        crate::commands::init::detect_development(repo)?
+        repo.detect_development()?
     } else {
         Some(policy.branches.development.clone())
     };
