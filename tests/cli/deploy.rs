@@ -2,7 +2,7 @@
 //! and its record, the production branch, the push, notify, and a deploy killed at any point.
 //! The hooks are shell one-liners writing under the test's `OUT` folder (support::DEPLOY_POLICY).
 
-use crate::support::{DEPLOY_POLICY, HOTFIX_BRANCH, Team, start_args};
+use crate::support::{DEPLOY_POLICY, HOTFIX_BRANCH, Production, Team, start_args};
 
 #[test]
 fn deploy_is_refused_naming_every_missing_gate_and_runs_nothing() {
@@ -387,19 +387,10 @@ fn no_deploy_command_is_a_gate_until_the_team_commits_one_on_develop() {
 
 #[test]
 fn the_production_branch_is_fast_forwarded() {
-    let policy = DEPLOY_POLICY.replace(
-        "development = \"develop\"",
-        "development = \"develop\"\nproduction = \"production\"",
-    );
-    let t = Team::released(&policy);
-    t.author.git(&["branch", "production", "v1.1.0"]);
-    t.author.git(&["push", "-q", "origin", "production"]);
-    t.hf(&start_args("login-500", &[])).ok();
-    t.fix(
-        "line 1\nversion 1.1\nline 3 fixed\n",
-        "Fix the checkout 500",
-    );
-    t.gates_pass();
+    let t = Team::builder()
+        .production(Production::Pushed)
+        .ready()
+        .build();
     let run = t.hf(&["deploy", "--push"]).ok();
     assert!(
         run.stderr.contains("Fast-forwarded production to v1.1.1"),
@@ -412,18 +403,10 @@ fn the_production_branch_is_fast_forwarded() {
 
 #[test]
 fn a_production_branch_that_cannot_fast_forward_is_refused_up_front() {
-    let policy = DEPLOY_POLICY.replace(
-        "development = \"develop\"",
-        "development = \"develop\"\nproduction = \"production\"",
-    );
-    let t = Team::released(&policy);
-    t.author.git(&["branch", "production", "v1.1.0"]);
-    t.hf(&start_args("login-500", &[])).ok();
-    t.fix(
-        "line 1\nversion 1.1\nline 3 fixed\n",
-        "Fix the checkout 500",
-    );
-    t.gates_pass();
+    let t = Team::builder()
+        .production(Production::Local)
+        .ready()
+        .build();
     // someone committed straight to production
     t.author.git(&["switch", "-q", "production"]);
     t.author
@@ -565,24 +548,10 @@ fn killed_after_the_tag_finishes_push_and_notify_without_deploying_again() {
 
 #[test]
 fn a_production_branch_only_on_the_remote_is_set_and_pushed() {
-    let policy = DEPLOY_POLICY.replace(
-        "development = \"develop\"",
-        "development = \"develop\"\nproduction = \"production\"",
-    );
-    let t = Team::released(&policy);
-    t.author.git(&[
-        "push",
-        "-q",
-        "origin",
-        "v1.1.0^{commit}:refs/heads/production",
-    ]);
-    t.author.git(&["fetch", "-q", "origin"]);
-    t.hf(&start_args("login-500", &[])).ok();
-    t.fix(
-        "line 1\nversion 1.1\nline 3 fixed\n",
-        "Fix the checkout 500",
-    );
-    t.gates_pass();
+    let t = Team::builder()
+        .production(Production::OnlyOnRemote)
+        .ready()
+        .build();
     let run = t.hf(&["deploy", "--push"]).ok();
     assert!(
         run.stderr.contains("Set production to v1.1.1"),
@@ -595,25 +564,18 @@ fn a_production_branch_only_on_the_remote_is_set_and_pushed() {
 
 #[test]
 fn a_remote_production_branch_that_cannot_fast_forward_is_refused_up_front() {
-    let policy = DEPLOY_POLICY.replace(
-        "development = \"develop\"",
-        "development = \"develop\"\nproduction = \"production\"",
-    );
-    let t = Team::released(&policy);
-    t.author.git(&["branch", "production", "v1.1.0"]);
-    t.author.git(&["push", "-q", "origin", "production"]);
-    // a teammate pushed a hand edit to production; the author's clone has fetched it
-    let other = t.env.clone_of(&t.origin, "other", crate::support::REVIEWER);
-    other.git(&["switch", "-q", "production"]);
-    other.commit_file("ops.txt", "hand edit\n", "hand edit in production");
-    other.git(&["push", "-q", "origin", "production"]);
-    t.author.git(&["fetch", "-q", "origin"]);
-    t.hf(&start_args("login-500", &[])).ok();
-    t.fix(
-        "line 1\nversion 1.1\nline 3 fixed\n",
-        "Fix the checkout 500",
-    );
-    t.gates_pass();
+    let t = Team::builder()
+        .production(Production::Pushed)
+        .before_start(|t| {
+            // a teammate pushed a hand edit to production; the author's clone has fetched it
+            let other = t.env.clone_of(&t.origin, "other", crate::support::REVIEWER);
+            other.git(&["switch", "-q", "production"]);
+            other.commit_file("ops.txt", "hand edit\n", "hand edit in production");
+            other.git(&["push", "-q", "origin", "production"]);
+            t.author.git(&["fetch", "-q", "origin"]);
+        })
+        .ready()
+        .build();
     t.refused(
         &["deploy", "--push"],
         1,
@@ -735,18 +697,10 @@ fn ctrl_c_during_the_rollback_exits_130_and_records_the_failure() {
 
 #[test]
 fn a_production_branch_checked_out_in_another_worktree_is_refused_up_front() {
-    let policy = DEPLOY_POLICY.replace(
-        "development = \"develop\"",
-        "development = \"develop\"\nproduction = \"production\"",
-    );
-    let t = Team::released(&policy);
-    t.author.git(&["branch", "production", "v1.1.0"]);
-    t.hf(&start_args("login-500", &[])).ok();
-    t.fix(
-        "line 1\nversion 1.1\nline 3 fixed\n",
-        "Fix the checkout 500",
-    );
-    t.gates_pass();
+    let t = Team::builder()
+        .production(Production::Local)
+        .ready()
+        .build();
     let other = t.env.path().join("prod-wt");
     t.author.git(&[
         "worktree",

@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    DEPLOY_POLICY, HOTFIX_BRANCH, REVIEWER, Repo, Run, Team, hotfix_cmd, start_args,
+    DEPLOY_POLICY, HOTFIX_BRANCH, Repo, Run, Team, TeamBuilder, hotfix_cmd, start_args,
 };
 
 /// The team policy, with notify counting its runs and the test command able to hang on demand
@@ -27,12 +27,17 @@ fn policy() -> String {
 }
 
 fn team() -> Team {
+    team_of(Team::builder())
+}
+
+/// `builder` with this file's policy.
+fn team_of(builder: TeamBuilder) -> Team {
     let p = policy();
     assert!(
         p.contains("notify.log") && p.contains("tests.pid"),
         "policy edit missed"
     );
-    Team::with_policy(&p)
+    builder.policy(&p).build()
 }
 
 /// The user's own files that no command may touch: one ignored, and one untracked where the
@@ -523,10 +528,9 @@ fn guard_killed_during_its_state_write_keeps_the_old_state_and_runs_again() {
 
 #[test]
 fn approve_killed_before_the_push_pushes_the_same_approval_when_run_again() {
-    let t = team();
+    let t = team_of(Team::builder().reviewer());
     let fix = t.author.head();
-    t.author.git(&["push", "-q", "-u", "origin", HOTFIX_BRANCH]);
-    let rita = t.env.clone_of(&t.origin, "reviewer", REVIEWER);
+    let rita = t.reviewer().clone();
     let keep = Keep::plant(&rita);
     let run = rita.hotfix_env(
         &["approve", HOTFIX_BRANCH, "--push", "--yes"],

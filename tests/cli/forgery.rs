@@ -3,14 +3,7 @@
 //! made or moved by hand, a base chosen with a pushed tag, a policy committed only locally, an
 //! approval given without looking. docs/security.md says what each gate trusts.
 
-use crate::support::{DEPLOY_POLICY, HOTFIX_BRANCH, REVIEWER, Repo, Team, start_args};
-
-const REVIEWER_ENV: [(&str, &str); 4] = [
-    ("GIT_AUTHOR_NAME", REVIEWER.0),
-    ("GIT_AUTHOR_EMAIL", REVIEWER.1),
-    ("GIT_COMMITTER_NAME", REVIEWER.0),
-    ("GIT_COMMITTER_EMAIL", REVIEWER.1),
-];
+use crate::support::{AS_REVIEWER, DEPLOY_POLICY, HOTFIX_BRANCH, REVIEWER, Repo, Team, start_args};
 
 /// Edits the hotfix's entry in the state file, as someone with a text editor would.
 fn edit_state(t: &Team, edit: impl FnOnce(&mut toml::Table)) {
@@ -98,7 +91,7 @@ fn a_record_framed_in_an_override_reason_or_a_reviewer_name_is_not_the_release_r
     let forged = forged_record(&t, "v1.1.1", &dev);
     // a reviewer whose name carries the marker and a record
     let name = format!("Rita hotfix-record-v1:{forged}");
-    let mut env = REVIEWER_ENV.to_vec();
+    let mut env = AS_REVIEWER.to_vec();
     env[0].1 = &name;
     env[2].1 = &name;
     t.hf_env(&["approve", "--yes"], &env).ok();

@@ -7,16 +7,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use crate::support::{
-    CONFIRMED, DEPLOY_POLICY, Env, HOTFIX_BRANCH, REVIEWER, Repo, Team, run_git, start_args,
+    AS_REVIEWER, CONFIRMED, DEPLOY_POLICY, Env, HOTFIX_BRANCH, Repo, Team, run_git, start_args,
 };
-
-/// The environment that makes a command run as the reviewer.
-const AS_REVIEWER: [(&str, &str); 4] = [
-    ("GIT_AUTHOR_NAME", REVIEWER.0),
-    ("GIT_AUTHOR_EMAIL", REVIEWER.1),
-    ("GIT_COMMITTER_NAME", REVIEWER.0),
-    ("GIT_COMMITTER_EMAIL", REVIEWER.1),
-];
 
 /// One clear sentence: a single `error:` line, no panic, no backtrace.
 #[track_caller]

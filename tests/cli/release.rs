@@ -336,17 +336,7 @@ fn rebase_moves_the_fix_onto_the_newer_release_and_the_gates_judge_it_again() {
     t.hf_in(&bob, &["rebase"])
         .fails(2, "already on the newest release of its line (v1.1.1)");
     // approved and tested again, it ships as v1.1.2, with both fixes
-    t.hf_in_env(
-        &bob,
-        &["approve", "--yes"],
-        &[
-            ("GIT_AUTHOR_NAME", REVIEWER.0),
-            ("GIT_AUTHOR_EMAIL", REVIEWER.1),
-            ("GIT_COMMITTER_NAME", REVIEWER.0),
-            ("GIT_COMMITTER_EMAIL", REVIEWER.1),
-        ],
-    )
-    .ok();
+    t.approve_in(&bob);
     t.hf_in(&bob, &["test"]).ok();
     t.hf_in(&bob, &["deploy"]).ok();
     assert_eq!(t.log("deploy.log").len(), 2);
@@ -497,17 +487,7 @@ fn deploy_and_rebase_clear_an_index_lock_a_killed_hotfix_left() {
     );
     assert!(!lock.exists());
     // and deploy, after the gates pass again
-    t.hf_in_env(
-        &bob,
-        &["approve", "--yes"],
-        &[
-            ("GIT_AUTHOR_NAME", REVIEWER.0),
-            ("GIT_AUTHOR_EMAIL", REVIEWER.1),
-            ("GIT_COMMITTER_NAME", REVIEWER.0),
-            ("GIT_COMMITTER_EMAIL", REVIEWER.1),
-        ],
-    )
-    .ok();
+    t.approve_in(&bob);
     t.hf_in(&bob, &["test"]).ok();
     let lock = lock_left_by_a_killed_hotfix(&bob);
     let run = t.hf_in(&bob, &["deploy"]).ok();

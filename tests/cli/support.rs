@@ -486,18 +486,174 @@ pub struct Team {
     pub env: Env,
     pub origin: Repo,
     pub author: Repo,
+    /// Rita's clone, made by [`TeamBuilder::reviewer`].
+    pub reviewer: Option<Repo>,
     pub out: PathBuf,
+}
+
+/// The identity a command runs under when Rita does it in another's clone (git takes the
+/// reviewer from GIT_AUTHOR_*, like any commit).
+pub const AS_REVIEWER: [(&str, &str); 4] = [
+    ("GIT_AUTHOR_NAME", REVIEWER.0),
+    ("GIT_AUTHOR_EMAIL", REVIEWER.1),
+    ("GIT_COMMITTER_NAME", REVIEWER.0),
+    ("GIT_COMMITTER_EMAIL", REVIEWER.1),
+];
+
+/// Where the production branch is before `start`, for [`TeamBuilder::production`].
+#[derive(Clone, Copy)]
+pub enum Production {
+    /// At v1.1.0 in the author's clone only.
+    Local,
+    /// At v1.1.0, here and on the origin.
+    Pushed,
+    /// At v1.1.0 on the origin only (fetched as origin/production).
+    OnlyOnRemote,
+}
+
+/// What a test has the team do before `start`.
+type SetupStep = Box<dyn FnOnce(&Team)>;
+
+/// A [`Team`] set up one call a difference from the usual one (the [`DEPLOY_POLICY`],
+/// released, `login-500` started with a one-line fix), as jj's `TestEnvironment`:
+/// `Team::builder().production(Production::Pushed).ready().build()`.
+pub struct TeamBuilder {
+    policy: String,
+    production: Option<Production>,
+    before_start: Vec<SetupStep>,
+    start: bool,
+    ready: bool,
+    reviewer: bool,
+}
+
+impl TeamBuilder {
+    /// `hotfix.toml` as committed on main before the releases.
+    pub fn policy(mut self, policy: &str) -> Self {
+        self.policy = policy.to_string();
+        self
+    }
+
+    /// `production = "production"` in `[branches]`, the branch at v1.1.0 where `at` says.
+    pub fn production(mut self, at: Production) -> Self {
+        self.production = Some(at);
+        self
+    }
+
+    /// Something the team does after the releases, before `start`.
+    pub fn before_start(mut self, step: impl FnOnce(&Team) + 'static) -> Self {
+        self.before_start.push(Box::new(step));
+        self
+    }
+
+    /// Released only: nobody has started a hotfix yet (the author is on `develop`).
+    pub fn not_started(mut self) -> Self {
+        self.start = false;
+        self
+    }
+
+    /// The fix approved by Rita and tested: ready to deploy.
+    pub fn ready(mut self) -> Self {
+        self.ready = true;
+        self
+    }
+
+    /// The hotfix branch pushed (with its upstream), then Rita's clone of the origin, in
+    /// `reviewer`.
+    pub fn reviewer(mut self) -> Self {
+        self.reviewer = true;
+        self
+    }
+
+    pub fn build(self) -> Team {
+        let mut policy = self.policy;
+        if self.production.is_some() {
+            policy = policy.replace(
+                "development = \"develop\"",
+                "development = \"develop\"\nproduction = \"production\"",
+            );
+            assert!(
+                policy.contains("production = \"production\""),
+                "policy edit missed"
+            );
+        }
+        let mut t = Team::released_with(&policy);
+        match self.production {
+            None => {}
+            Some(Production::Local) => {
+                t.author.git(&["branch", "production", "v1.1.0"]);
+            }
+            Some(Production::Pushed) => {
+                t.author.git(&["branch", "production", "v1.1.0"]);
+                t.author.git(&["push", "-q", "origin", "production"]);
+            }
+            Some(Production::OnlyOnRemote) => {
+                t.author.git(&[
+                    "push",
+                    "-q",
+                    "origin",
+                    "v1.1.0^{commit}:refs/heads/production",
+                ]);
+                t.author.git(&["fetch", "-q", "origin"]);
+            }
+        }
+        for step in self.before_start {
+            step(&t);
+        }
+        if self.start {
+            t.hf(&start_args("login-500", &[])).ok();
+            t.fix(
+                "line 1\nversion 1.1\nline 3 fixed\n",
+                "Fix the checkout 500",
+            );
+        }
+        if self.ready {
+            t.gates_pass();
+        }
+        if self.reviewer {
+            t.author.git(&["push", "-q", "-u", "origin", HOTFIX_BRANCH]);
+            t.reviewer = Some(t.env.clone_of(&t.origin, "reviewer", REVIEWER));
+        }
+        t
+    }
 }
 
 pub const HOTFIX_BRANCH: &str = "hotfix/login-500";
 
 impl Team {
     pub fn new() -> Team {
-        Team::with_policy(DEPLOY_POLICY)
+        Team::builder().build()
+    }
+
+    /// The usual team, to configure: see [`TeamBuilder`].
+    pub fn builder() -> TeamBuilder {
+        TeamBuilder {
+            policy: DEPLOY_POLICY.to_string(),
+            production: None,
+            before_start: Vec::new(),
+            start: true,
+            ready: false,
+            reviewer: false,
+        }
     }
 
     /// The team before `start`: releases made and pushed, the author on `develop`.
     pub fn released(policy: &str) -> Team {
+        Team::builder().policy(policy).not_started().build()
+    }
+
+    /// Released, then `hotfix start login-500` and a one-line fix committed.
+    pub fn with_policy(policy: &str) -> Team {
+        Team::builder().policy(policy).build()
+    }
+
+    /// Rita's clone; the team must be built with [`TeamBuilder::reviewer`].
+    pub fn reviewer(&self) -> &Repo {
+        self.reviewer
+            .as_ref()
+            .expect("the team was built without .reviewer()")
+    }
+
+    fn released_with(policy: &str) -> Team {
         let env = Env::new();
         let (origin, author) = env.origin_and_clone();
         let out = env.path().join("out");
@@ -514,19 +670,9 @@ impl Team {
             env,
             origin,
             author,
+            reviewer: None,
             out,
         }
-    }
-
-    /// Released, then `hotfix start login-500` and a one-line fix committed.
-    pub fn with_policy(policy: &str) -> Team {
-        let t = Team::released(policy);
-        t.hf(&start_args("login-500", &[])).ok();
-        t.fix(
-            "line 1\nversion 1.1\nline 3 fixed\n",
-            "Fix the checkout 500",
-        );
-        t
     }
 
     /// Commits `app.txt` with `content` on the branch checked out.
@@ -556,16 +702,13 @@ impl Team {
     /// Rita approves the checked-out tree, in the author's clone under her own identity (the
     /// reviewer identity comes from GIT_AUTHOR_*, like any git commit).
     pub fn approve(&self) {
-        self.hf_env(
-            &["approve", "--yes"],
-            &[
-                ("GIT_AUTHOR_NAME", REVIEWER.0),
-                ("GIT_AUTHOR_EMAIL", REVIEWER.1),
-                ("GIT_COMMITTER_NAME", REVIEWER.0),
-                ("GIT_COMMITTER_EMAIL", REVIEWER.1),
-            ],
-        )
-        .ok();
+        self.approve_in(&self.author);
+    }
+
+    /// Rita approves the tree checked out in `repo`, under her identity.
+    pub fn approve_in(&self, repo: &Repo) {
+        self.hf_in_env(repo, &["approve", "--yes"], &AS_REVIEWER)
+            .ok();
     }
 
     /// Approval and a passing test run for the tree checked out: ready to deploy.
@@ -611,17 +754,7 @@ impl Team {
         let repo = self.env.clone_of(&self.origin, clone, who);
         self.hf_in(&repo, &start_args(name, &[])).ok();
         repo.commit_file(file, "a teammate's fix\n", "A teammate's fix");
-        self.hf_in_env(
-            &repo,
-            &["approve", "--yes"],
-            &[
-                ("GIT_AUTHOR_NAME", REVIEWER.0),
-                ("GIT_AUTHOR_EMAIL", REVIEWER.1),
-                ("GIT_COMMITTER_NAME", REVIEWER.0),
-                ("GIT_COMMITTER_EMAIL", REVIEWER.1),
-            ],
-        )
-        .ok();
+        self.approve_in(&repo);
         self.hf_in(&repo, &["test"]).ok();
         repo
     }

@@ -46,6 +46,7 @@ fn team(files: &[(&str, &str)], release: &str) -> Team {
         env,
         origin,
         author,
+        reviewer: None,
         out,
     }
 }
