@@ -183,14 +183,14 @@ pub fn refuse_older_base(h: &Hotfix, view: &RemoteView) -> Result<()> {
     Ok(())
 }
 
-/// The newest stable release of `base`'s line (same major and minor) among this clone's tags
-/// that is newer than `base`.
-pub fn newer_here(
+/// The stable releases of `base`'s line (same major and minor) among this clone's tags that
+/// are newer than `base`, newest first.
+fn newer_releases_here(
     repo: &crate::git::Repo,
     base: &semver::Version,
     pattern: &str,
-) -> Result<Option<version::ReleaseTag>> {
-    Ok(repo
+) -> Result<Vec<version::ReleaseTag>> {
+    let mut newer: Vec<version::ReleaseTag> = repo
         .tag_names(pattern)?
         .into_iter()
         .filter_map(|name| {
@@ -202,7 +202,19 @@ pub fn newer_here(
                 && t.version.minor == base.minor
                 && t.version > *base
         })
-        .max_by(|a, b| a.version.cmp(&b.version)))
+        .collect();
+    newer.sort_by(|a, b| b.version.cmp(&a.version));
+    Ok(newer)
+}
+
+/// The newest stable release of `base`'s line among this clone's tags that is newer than
+/// `base`.
+pub fn newer_here(
+    repo: &crate::git::Repo,
+    base: &semver::Version,
+    pattern: &str,
+) -> Result<Option<version::ReleaseTag>> {
+    Ok(newer_releases_here(repo, base, pattern)?.into_iter().next())
 }
 
 /// As [`refuse_older_base`], for the releases this clone knows (no remote, `--offline`, or a
@@ -214,21 +226,7 @@ pub fn refuse_older_base_here(repo: &crate::git::Repo, h: &Hotfix, tip: Oid) -> 
     let (Some(base), Some(base_tag)) = (base_version(h), h.base_tag.as_deref()) else {
         return Ok(());
     };
-    let pattern = &h.policy.release.tag_pattern;
-    let mut newer: Vec<version::ReleaseTag> = repo
-        .tag_names(pattern)?
-        .into_iter()
-        .filter_map(|name| {
-            version::version_of(&name, pattern).map(|v| version::ReleaseTag { name, version: v })
-        })
-        .filter(|t| {
-            version::is_stable(&t.version)
-                && t.version.major == base.major
-                && t.version.minor == base.minor
-                && t.version > base
-        })
-        .collect();
-    newer.sort_by(|a, b| b.version.cmp(&a.version));
+    let newer = newer_releases_here(repo, &base, &h.policy.release.tag_pattern)?;
     let left_out = newer.into_iter().find(|t| {
         !matches!(repo.tag_commit(&t.name), Ok(Some(c)) if repo.is_ancestor(c, tip).unwrap_or(false))
     });

@@ -679,11 +679,10 @@ fn init_mentions_an_allowed_signers_file_it_finds() {
     );
 }
 
-#[test]
-fn the_version_bump_start_makes_needs_no_signature_but_a_changed_one_does() {
-    // a release v1.1.1 whose VERSION file says 1.1.1: start bumps it to 1.1.2 in a commit of
-    // its own, which nobody signs
-    let s = Signed::build(
+/// Ann and Rita listed; a release v1.1.1 whose VERSION file says 1.1.1, so `start` bumps it to
+/// 1.1.2 in a commit of its own.
+fn with_a_version_file() -> Signed {
+    Signed::build(
         |ann, rita, _| {
             format!(
                 "{} {}\n{} {}\n",
@@ -697,7 +696,14 @@ fn the_version_bump_start_makes_needs_no_signature_but_a_changed_one_does() {
             t.author.git(&["switch", "-q", "develop"]);
             t.author.git(&["push", "-q", "origin", "main", "--tags"]);
         },
-    );
+    )
+}
+
+#[test]
+fn the_version_bump_start_makes_needs_no_signature_but_a_changed_one_does() {
+    // a release v1.1.1 whose VERSION file says 1.1.1: start bumps it to 1.1.2 in a commit of
+    // its own, which nobody signs
+    let s = with_a_version_file();
     let bump = s.t.author.rev(&format!("{HOTFIX_BRANCH}~1"));
     assert_eq!(
         s.t.author.git(&["log", "-1", "--format=%s", &bump]).trim(),
@@ -721,21 +727,7 @@ fn the_version_bump_start_makes_needs_no_signature_but_a_changed_one_does() {
 
     // the same, but the "bump" also carries another change: no longer hotfix's bump, so it
     // must be signed like any commit
-    let s = Signed::build(
-        |ann, rita, _| {
-            format!(
-                "{} {}\n{} {}\n",
-                AUTHOR.1, ann.public, REVIEWER.1, rita.public
-            )
-        },
-        |t| {
-            t.author.git(&["switch", "-q", "main"]);
-            t.author.commit_file("VERSION", "1.1.1\n", "release 1.1.1");
-            t.author.git(&["tag", "-a", "v1.1.1", "-m", "v1.1.1"]);
-            t.author.git(&["switch", "-q", "develop"]);
-            t.author.git(&["push", "-q", "origin", "main", "--tags"]);
-        },
-    );
+    let s = with_a_version_file();
     // rewrite the branch: an unsigned "bump" with a backdoor, then the signed fix on top
     let base = s.t.author.rev("v1.1.1^{commit}");
     s.t.author.git(&["switch", "-q", "--detach", &base]);
