@@ -18,6 +18,7 @@ mod worktree;
 pub use worktree::TempCheckout;
 mod blame;
 mod checkout;
+mod graph;
 mod index_lock;
 mod journal;
 pub use index_lock::IndexLock;
@@ -31,9 +32,9 @@ mod symlinks;
 pub use symlinks::ChangedLink;
 mod tags;
 mod treediff;
+pub use graph::{AncestorSet, HistoryIndex};
 pub use refs::Created;
 pub use review::CommitInfo;
-pub use treediff::PathSet;
 
 pub struct Repo {
     repo: Repository,

@@ -1,15 +1,13 @@
 //! History read from git: the hotfix releases (annotated tags with a record) and the checks and
 //! numbers built on them. Everyone who fetches the tags sees the same history.
 
-use std::collections::{HashMap, HashSet};
-
 use anyhow::Result;
 use serde::Serialize;
 
 use crate::config::Config;
 use crate::ctx::Ctx;
 use crate::error::Refusal;
-use crate::git::{Oid, PathSet, Repo, short};
+use crate::git::{AncestorSet, HistoryIndex, Oid, Repo, short};
 use crate::record::{MARKER, ReleaseRecord};
 use crate::sync;
 use crate::ui::shell_word;
@@ -63,41 +61,37 @@ pub enum Presence {
     Missing,
 }
 
-/// Checks each release against `dev_tip`: reachable, else every commit of the hotfix there as
-/// the same patch, made after the two diverged (what `git cherry` reports).
+/// Checks each release against the development history in `index` (the history of one tip):
+/// reachable, else every commit of the hotfix there as the same patch, made after the two
+/// diverged (what `git cherry` reports).
 ///
-/// One walk of the development history answers reachability. For the releases it did not
-/// reach, the hotfix commits' patches are looked for in that same history, cheapest test first
-/// (as git does): only a commit that touches one of their files is compared path by path, and
-/// only one that changes exactly the same paths gets a patch id.
-pub fn presence(repo: &Repo, dev_tip: Oid, releases: &[Release]) -> Result<Vec<Presence>> {
-    let wanted: HashSet<Oid> = releases.iter().map(|r| r.commit).collect();
-    let (reachable, history) = repo.reachable_among(&[dev_tip], &wanted)?;
+/// The index answers reachability without a walk. For the releases it does not reach, the
+/// hotfix commits' patches are looked for among the development commits that change exactly
+/// the same paths (the index knows every commit's paths), cheapest test first as git does:
+/// only those get a patch id, and only one with the same patch is asked whether it is in the
+/// release's own history.
+pub fn presence(
+    repo: &Repo,
+    index: &mut HistoryIndex,
+    releases: &[Release],
+) -> Result<Vec<Presence>> {
     let mut out: Vec<Presence> = releases
         .iter()
         .map(|r| {
-            if reachable.contains(&r.commit) {
+            if index.contains(r.commit) {
                 Presence::Merged
             } else {
                 Presence::Missing
             }
         })
         .collect();
-    let Some(history) = history else {
-        return Ok(out);
-    };
-
-    // Per release not reached: each of its commits' paths and patch id (`None`: a merge or an
-    // empty commit, which carries no change of its own). A commit that cannot be read, or an
-    // empty list, leaves the release missing.
-    type Patch = Option<(Vec<Vec<u8>>, Oid)>;
-    let mut pending: Vec<(usize, Vec<Patch>)> = Vec::new();
-    let mut files = PathSet::default();
-    let mut shapes: HashSet<Vec<Vec<u8>>> = HashSet::new();
     for (i, r) in releases.iter().enumerate() {
         if out[i] == Presence::Merged || r.record.commits.is_empty() {
             continue;
         }
+        // each of its commits' paths and patch id (`None`: a merge or an empty commit, which
+        // carries no change of its own); a commit that cannot be read leaves it missing
+        type Patch = Option<(Vec<Vec<u8>>, Oid)>;
         let patches: Option<Vec<Patch>> = r
             .record
             .commits
@@ -107,8 +101,7 @@ pub fn presence(repo: &Repo, dev_tip: Oid, releases: &[Release]) -> Result<Vec<P
             .filter(|c| r.record.version_bump.as_ref() != Some(*c))
             .map(|c| {
                 let oid = Oid::from_str(c).ok()?;
-                let mut paths = repo.commit_changed_paths(oid).ok()?;
-                paths.sort();
+                let paths = repo.commit_changed_paths(oid).ok()?;
                 match repo.patch_id(oid).ok()? {
                     Some(id) => Some(Some((paths, id))),
                     None => Some(None),
@@ -116,45 +109,23 @@ pub fn presence(repo: &Repo, dev_tip: Oid, releases: &[Release]) -> Result<Vec<P
             })
             .collect();
         let Some(patches) = patches else { continue };
-        for (paths, _) in patches.iter().flatten() {
-            for p in paths {
-                files.insert(p);
-            }
-            shapes.insert(paths.clone());
-        }
-        pending.push((i, patches));
-    }
-    if pending.is_empty() {
-        return Ok(out);
-    }
-
-    // The development commits with one of those patches, by patch id.
-    let mut on_dev: HashMap<Oid, Vec<Oid>> = HashMap::new();
-    if !files.is_empty() {
-        for (d, mut paths) in repo.commits_touching(&history, &files)? {
-            paths.sort();
-            if !shapes.contains(&paths) {
-                continue;
-            }
-            if let Some(id) = repo.patch_id_of(d, &paths)? {
-                on_dev.entry(id).or_default().push(d);
-            }
-        }
-    }
-    // ... and made after the release diverged: not in the release's own history. One walk of
-    // the releases' histories rules that out for every commit found; only one that is there
-    // too (a patch applied before the release branched, reverted, and made again in the fix)
-    // needs a question of its own.
-    let found: HashSet<Oid> = on_dev.values().flatten().copied().collect();
-    let starts: Vec<Oid> = pending.iter().map(|(i, _)| releases[*i].commit).collect();
-    let (in_releases, _) = repo.reachable_among(&starts, &found)?;
-    for (i, patches) in pending {
-        let release = releases[i].commit;
+        // the release's own history, read only when a patch is found
+        let mut own: Option<AncestorSet> = None;
         let mut all = true;
-        for (_, id) in patches.iter().flatten() {
+        for (paths, id) in patches.iter().flatten() {
             let mut seen = false;
-            for &d in on_dev.get(id).map(Vec::as_slice).unwrap_or_default() {
-                if !in_releases.contains(&d) || !repo.is_ancestor(d, release)? {
+            for d in index.commits_changing_exactly(repo, paths)? {
+                if index.patch_id(repo, d)? != Some(*id) {
+                    continue;
+                }
+                // made after the release diverged: not in the release's own history (a patch
+                // applied before the release branched, reverted and made again in the fix
+                // does not count)
+                let own = match &own {
+                    Some(set) => set,
+                    None => own.insert(index.ancestors_of(repo, r.commit)?),
+                };
+                if !index.in_set(own, d) {
                     seen = true;
                     break;
                 }
@@ -191,7 +162,7 @@ pub fn development_branch(repo: &Repo) -> Result<Option<String>> {
 /// its remote-tracking branch, so a teammate whose `develop` is behind `origin/develop` after a
 /// `git fetch` sees what the team has. When the two have diverged, a release counts as in the
 /// branch when it is in either.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Development {
     pub branch: String,
     /// The refs judged against, e.g. `["origin/develop"]`.
@@ -199,9 +170,15 @@ pub struct Development {
     /// How it is said: "develop", "origin/develop (newer than develop here)".
     pub label: String,
     tips: Vec<Oid>,
+    /// The history of the last tip asked about, kept between runs (see [`HistoryIndex`]).
+    index: HistoryIndex,
 }
 
 /// `None` when neither the branch nor its remote-tracking branch exists.
+///
+/// Which of the two holds the other is asked of the history index (which has the whole
+/// history of a tip), not of a merge-base walk: libgit2 has no commit-graph, and such a walk
+/// reads most of a large history.
 pub fn development(repo: &Repo, branch: &str) -> Result<Option<Development>> {
     let remote = repo
         .remote_for(Some(branch))?
@@ -209,45 +186,67 @@ pub fn development(repo: &Repo, branch: &str) -> Result<Option<Development>> {
     let tracking = format!("{remote}/{branch}");
     let local = repo.branch_tip(branch)?;
     let remote_tip = repo.remote_branch_tip(&tracking)?;
-    let one = |name: &str, tip: Oid, label: String| Development {
+    let index = HistoryIndex::load(repo);
+    let one = |name: &str, tip: Oid, label: String, index: HistoryIndex| Development {
         branch: branch.to_string(),
         refs: vec![name.to_string()],
         label,
         tips: vec![tip],
+        index,
     };
     Ok(Some(match (local, remote_tip) {
         (None, None) => return Ok(None),
-        (Some(l), None) => one(branch, l, branch.to_string()),
-        (None, Some(r)) => one(&tracking, r, tracking.clone()),
-        (Some(l), Some(r)) if l == r => one(branch, l, branch.to_string()),
-        (Some(l), Some(r)) if repo.is_ancestor(l, r)? => one(
-            &tracking,
-            r,
-            format!("{tracking} (newer than {branch} here)"),
-        ),
-        // the local branch has all the remote's and more (merges not pushed yet): it is the
-        // one a teammate means by `develop`
-        (Some(l), Some(r)) if repo.is_ancestor(r, l)? => one(branch, l, branch.to_string()),
-        (Some(l), Some(r)) => Development {
-            branch: branch.to_string(),
-            refs: vec![branch.to_string(), tracking.clone()],
-            label: format!("{branch} or {tracking} (they have diverged)"),
-            tips: vec![l, r],
-        },
+        (Some(l), None) => one(branch, l, branch.to_string(), index),
+        (None, Some(r)) => one(&tracking, r, tracking.clone(), index),
+        (Some(l), Some(r)) => {
+            let index = index.advance(repo, l)?;
+            // the local branch has all the remote's (and maybe merges not pushed yet): it is
+            // the one a teammate means by `develop`
+            if index.contains(r) {
+                one(branch, l, branch.to_string(), index)
+            } else {
+                let index = index.advance(repo, r)?;
+                if index.contains(l) {
+                    one(
+                        &tracking,
+                        r,
+                        format!("{tracking} (newer than {branch} here)"),
+                        index,
+                    )
+                } else {
+                    Development {
+                        branch: branch.to_string(),
+                        refs: vec![branch.to_string(), tracking.clone()],
+                        label: format!("{branch} or {tracking} (they have diverged)"),
+                        tips: vec![l, r],
+                        index,
+                    }
+                }
+            }
+        }
     }))
 }
 
 impl Development {
     /// How each release reached the branch; with two tips, the better of the two.
-    pub fn presence(&self, repo: &Repo, releases: &[Release]) -> Result<Vec<Presence>> {
+    ///
+    /// The history of each tip comes from the index kept in the git directory, brought up to
+    /// date with the commits new since it was made, and written back.
+    pub fn presence(&mut self, repo: &Repo, releases: &[Release]) -> Result<Vec<Presence>> {
         let mut out = vec![Presence::Missing; releases.len()];
         for &tip in &self.tips {
-            for (o, p) in out.iter_mut().zip(presence(repo, tip, releases)?) {
+            let index = std::mem::take(&mut self.index);
+            self.index = index.advance(repo, tip)?;
+            for (o, p) in out
+                .iter_mut()
+                .zip(presence(repo, &mut self.index, releases)?)
+            {
                 if rank(p) > rank(*o) {
                     *o = p;
                 }
             }
         }
+        self.index.save(repo);
         Ok(out)
     }
 }
@@ -330,7 +329,7 @@ pub fn verify_merged(ctx: &Ctx) -> Result<()> {
             .hint("set branches.development in hotfix.toml")
     })?;
     refresh(ctx, Some(&dev))?;
-    let development = development(repo, &dev)?.ok_or_else(|| {
+    let mut development = development(repo, &dev)?.ok_or_else(|| {
         Refusal::usage(format!(
             "the development branch {dev} does not exist here (nor origin/{dev})"
         ))

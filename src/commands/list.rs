@@ -37,7 +37,7 @@ impl History {
             .transpose()?
             .flatten()
         {
-            Some(dev) => {
+            Some(mut dev) => {
                 let presence = dev.presence(repo, &releases)?;
                 Some((dev, presence))
             }

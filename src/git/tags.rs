@@ -1,7 +1,5 @@
 //! Release tags as history: reading the records annotated tags carry, and making new ones.
 
-use std::collections::HashSet;
-
 use anyhow::{Context, Result, anyhow};
 use git2::ErrorCode;
 
@@ -94,36 +92,6 @@ impl Repo {
             .tag(name, &target, &tagger, message, false)
             .with_context(|| format!("could not create tag {name}"))?;
         Ok(())
-    }
-
-    /// Which of `wanted` are reachable from any of `from`, in one walk of the history that
-    /// stops once every wanted commit was seen. When some were not, the walk went through the
-    /// whole history: it is returned as well (newest first), for the caller's next question.
-    pub fn reachable_among(
-        &self,
-        from: &[Oid],
-        wanted: &HashSet<Oid>,
-    ) -> Result<(HashSet<Oid>, Option<Vec<Oid>>)> {
-        let mut found = HashSet::new();
-        if wanted.is_empty() {
-            return Ok((found, None));
-        }
-        let mut walk = self.repo.revwalk().context("could not walk history")?;
-        for &f in from {
-            walk.push(f).context("could not walk history")?;
-        }
-        let mut history = Vec::new();
-        for oid in walk {
-            let oid = oid.context("could not walk history")?;
-            history.push(oid);
-            if wanted.contains(&oid) {
-                found.insert(oid);
-                if found.len() == wanted.len() {
-                    return Ok((found, None));
-                }
-            }
-        }
-        Ok((found, Some(history)))
     }
 
     /// The commits of `to` not in `from` (`git rev-list from..to`), newest first.

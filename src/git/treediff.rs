@@ -5,7 +5,7 @@
 //! for a one-line fix, and it made every commit of a history walk cost a full tree read. These
 //! walks skip a subtree as soon as both sides name the same tree object.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use anyhow::{Context, Result};
@@ -141,29 +141,6 @@ pub(super) fn changed_under(
     Ok(())
 }
 
-/// A set of paths, as a tree of their components, to ask whether a change touches any of them
-/// while reading only the subtrees on the way to them.
-#[derive(Debug, Default)]
-pub struct PathSet {
-    children: BTreeMap<Vec<u8>, PathSet>,
-    /// A path of the set ends here.
-    leaf: bool,
-}
-
-impl PathSet {
-    pub fn insert(&mut self, path: &[u8]) {
-        let mut node = self;
-        for part in path.split(|b| *b == b'/') {
-            node = node.children.entry(part.to_vec()).or_default();
-        }
-        node.leaf = true;
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.children.is_empty()
-    }
-}
-
 impl Repo {
     /// The paths a commit changes against its first parent (against nothing for a root commit).
     pub fn commit_changed_paths(&self, commit: Oid) -> Result<Vec<Vec<u8>>> {
@@ -179,48 +156,12 @@ impl Repo {
         changed_paths(&self.repo, parent, Some(c.tree_id()), &mut out)?;
         Ok(out)
     }
-
-    /// The commits among `commits` that are not merges and change a path of `paths` against
-    /// their parent, each with every path it changes. Only the subtrees that lead to `paths`
-    /// are read for the others. Give the commits in walk order (a child before its parent): a
-    /// commit's trees are then still at hand when its parent is compared with its own parent.
-    pub fn commits_touching(
-        &self,
-        commits: &[Oid],
-        paths: &PathSet,
-    ) -> Result<Vec<(Oid, Vec<Vec<u8>>)>> {
-        let mut trees = Trees::new(&self.repo);
-        let mut out = Vec::new();
-        for &id in commits {
-            let c = self
-                .repo
-                .find_commit(id)
-                .with_context(|| format!("could not read commit {id}"))?;
-            let mut parents = c.parent_ids();
-            let parent = match (parents.next(), parents.next()) {
-                (_, Some(_)) => continue,
-                (Some(p), None) => Some(self.tree_of(p)?),
-                (None, None) => None,
-            };
-            let tree = Some(c.tree_id());
-            if touches(&mut trees, parent, tree, paths)? {
-                let mut changed = Vec::new();
-                changed_under(&mut trees, b"", parent, tree, &mut changed)?;
-                out.push((id, changed));
-            }
-            // keep the trees of this step and the one before
-            trees.before = std::mem::take(&mut trees.now);
-        }
-        Ok(out)
-    }
 }
 
-/// The trees read for the last two commits of a walk: a commit's trees are its parent's
-/// except along the paths it changed, so most are asked for again at the next step.
+/// The trees read by one comparison, each read once.
 pub(super) struct Trees<'r> {
     repo: &'r Repository,
     now: HashMap<Oid, Rc<Tree<'r>>>,
-    before: HashMap<Oid, Rc<Tree<'r>>>,
     /// When kept: every directory `changed_under` compared, and whether one of them has a
     /// `.gitattributes` on either side.
     pub(super) dirs: Option<Vec<Vec<u8>>>,
@@ -244,7 +185,6 @@ impl<'r> Trees<'r> {
         Trees {
             repo,
             now: HashMap::new(),
-            before: HashMap::new(),
             dirs: None,
             attributes: false,
             updates: None,
@@ -255,51 +195,10 @@ impl<'r> Trees<'r> {
         if let Some(t) = self.now.get(&id) {
             return Ok(t.clone());
         }
-        let tree = match self.before.get(&id) {
-            Some(t) => t.clone(),
-            None => Rc::new(find_tree(self.repo, id)?),
-        };
+        let tree = Rc::new(find_tree(self.repo, id)?);
         self.now.insert(id, tree.clone());
         Ok(tree)
     }
-}
-
-fn touches(
-    trees: &mut Trees<'_>,
-    old: Option<Oid>,
-    new: Option<Oid>,
-    paths: &PathSet,
-) -> Result<bool> {
-    if old == new {
-        return Ok(false);
-    }
-    let old = old.map(|id| trees.get(id)).transpose()?;
-    let new = new.map(|id| trees.get(id)).transpose()?;
-    let entry = |tree: &Option<Rc<Tree<'_>>>, name: &[u8]| {
-        tree.as_ref()
-            .and_then(|t| t.get_name_bytes(name))
-            .map(|e| Entry {
-                id: e.id(),
-                mode: e.filemode_raw(),
-                is_tree: e.kind() == Some(ObjectType::Tree),
-            })
-    };
-    for (name, below) in &paths.children {
-        let (x, y) = (entry(&old, name), entry(&new, name));
-        if x == y {
-            continue;
-        }
-        if below.leaf || x.is_some_and(|e| !e.is_tree) || y.is_some_and(|e| !e.is_tree) {
-            // the path itself changed, or a file stands where the set expects a directory:
-            // the caller compares the whole patch anyway
-            return Ok(true);
-        }
-        let tree_of = |e: Option<Entry>| e.filter(|e| e.is_tree).map(|e| e.id);
-        if touches(trees, tree_of(x), tree_of(y), below)? {
-            return Ok(true);
-        }
-    }
-    Ok(false)
 }
 
 /// libgit2's process-wide settings for reading history fast, made once before the first

@@ -17,6 +17,7 @@ mod forgery;
 mod full_disk;
 mod guard;
 mod help;
+mod history_index;
 mod hostile;
 mod init;
 mod learn;
