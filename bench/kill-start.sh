@@ -111,7 +111,7 @@ check_tree() {
 	git -C "$s" diff-files --quiet || bad="$bad files differ from the index;"
 	local extra
 	extra=$(git -C "$s" status --porcelain --ignored --untracked-files=all |
-		grep -v -x -F -e "?? $NOTES" -e "!! $SECRET" | head -5 || true)
+		{ grep -v -x -F -e "?? $NOTES" -e "!! $SECRET" || true; } | sed -n 1,5p)
 	[ -z "$extra" ] || bad="$bad status lists: $(echo "$extra" | tr '\n' ' ');"
 	[ "$(cat "$s/$NOTES" 2>/dev/null)" = "$NOTES_TEXT" ] || bad="$bad $NOTES changed or lost;"
 	[ "$(cat "$s/$SECRET" 2>/dev/null)" = "$SECRET_TEXT" ] || bad="$bad $SECRET changed or lost;"
@@ -178,7 +178,7 @@ campaign() {
 				where=moved
 				moved=$((moved + 1))
 			fi
-		elif [ -n "$(git -C "$s" status --porcelain --untracked-files=no | head -1)" ]; then
+		elif [ -n "$(git -C "$s" status --porcelain --untracked-files=no)" ]; then
 			where=mid
 			mid=$((mid + 1))
 		else

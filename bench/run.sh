@@ -14,10 +14,11 @@ the git commands that do the same work, interleaved (hotfix, git, git, hotfix, .
 untimed preparation (and `sync`) before every run. Prints the medians and their ratio.
 
   --runs N        runs of each command for start, status, guard (default 10; RUNS)
-  --slow-runs N   runs for verify-merged, list, stats (default 3; SLOW_RUNS): the git side
-                  of those takes tens of seconds
-  --only NAMES    a subset of: start status status-unapproved status-slow guard verify-merged
-                  list stats (status-slow: origin behind an ssh wrapper that waits 300 ms)
+  --slow-runs N   runs for verify-merged, list, stats and the like (default 3; SLOW_RUNS):
+                  the git side of those takes tens of seconds
+  --only NAMES    a subset of: start status status-unapproved status-slow guard tag-merged
+                  verify-merged verify-merged-cold verify-merged-moved list stats
+                  (status-slow: origin behind an ssh wrapper that waits 300 ms)
   --small         the small repositories (a quick try of the script itself)
   --hotfix PATH   time this binary instead of building target/release/hotfix
   --work DIR      where the scratch copies go (default: a new folder under ${TMPDIR:-/tmp})
@@ -33,7 +34,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 RUNS=${RUNS:-10}
 SLOW_RUNS=${SLOW_RUNS:-3}
-only="start status status-unapproved status-slow guard verify-merged list stats"
+only="start status status-unapproved status-slow guard tag-merged verify-merged verify-merged-cold verify-merged-moved list stats"
 small=
 hotfix=
 work=
@@ -65,9 +66,12 @@ H=$hotfix
 
 repo=$("$here/gen-repo.sh" $small)
 rel=
-if wants verify-merged || wants list || wants stats; then
-	rel=$("$here/gen-releases.sh" $small)
-fi
+for row in tag-merged verify-merged verify-merged-cold verify-merged-moved list stats; do
+	if wants "$row"; then
+		rel=$("$here/gen-releases.sh" $small)
+		break
+	fi
+done
 newest_stable=$(sed -n 's/^newest_stable=//p' "$(dirname "$repo")/info")
 
 if [ -z "$work" ]; then
@@ -220,7 +224,9 @@ if wants guard; then
 	"$H" -C "$s" start big --severity revenue-loss --reproduced --summary "Everything" -q
 	n=1000
 	[ -z "$small" ] || n=200
-	git -C "$s" ls-files | awk 'NR % 5 == 2' | head -n "$n" >"$work/guard-files"
+	# awk reads all of its input (`head` would leave early, and git or awk would die of
+	# SIGPIPE: exit 141 under pipefail)
+	git -C "$s" ls-files | awk -v n="$n" 'NR % 5 == 2 && k++ < n' >"$work/guard-files"
 	# in each: two lines added after a line near the top, and a line further down replaced
 	(cd "$s" && xargs perl -i -pe '
 		BEGIN { srand(7) }
@@ -238,6 +244,8 @@ fi
 
 # --- verify-merged, list, stats: 300 hotfix releases -------------------------------------------
 if [ -n "$rel" ]; then
+	say "verify-merged, list, stats: copying the releases repository"
+	r=$("$here/gen-releases.sh" $small --copy "$work/releases" 2>/dev/null)
 	cat >"$work/git-verify.sh" <<'EOF'
 #!/bin/sh
 # verify-merged with git: per release tag, reachable from develop, else each commit the same
@@ -263,21 +271,56 @@ done
 rm -rf "$tmp"
 EOF
 	chmod +x "$work/git-verify.sh" "$work/git-list.sh"
-	# these commands only read: they run on the cached repository itself
+	# hotfix keeps an index of develop's history in .git/hotfix/cache (derived data, made by
+	# the first history command in a clone). These rows time it as every later run finds it,
+	# made once here, untimed; verify-merged-moved adds a commit to develop before each run
+	# (the index is a commit behind, as after every merge); verify-merged-cold removes the
+	# index before each run (a fresh clone, such as CI's)
+	"$H" -C "$r" verify-merged >/dev/null 2>&1 || true
 	prep_hotfix() { :; }
 	prep_git() { :; }
+	if wants tag-merged; then
+		# the anchor: the reachability of every tag in one walk, with git's commit-graph
+		cmd_hotfix=("$H" -C "$r" verify-merged)
+		cmd_git=(git -C "$r" tag --merged develop)
+		pair tag-merged "$RUNS" "anchor: git tag --merged develop (reachability alone), against hotfix verify-merged"
+	fi
 	if wants verify-merged; then
-		cmd_hotfix=("$H" -C "$rel" verify-merged)
-		cmd_git=("$work/git-verify.sh" "$rel")
+		cmd_hotfix=("$H" -C "$r" verify-merged)
+		cmd_git=("$work/git-verify.sh" "$r")
 		pair verify-merged "$SLOW_RUNS" "per release: git merge-base --is-ancestor, else git cherry"
 	fi
+	if wants verify-merged-moved; then
+		moved=0
+		move_develop() {
+			moved=$((moved + 1))
+			local c
+			c=$(git -C "$r" commit-tree -p develop -m "bench: develop moves on ($moved)" 'develop^{tree}')
+			git -C "$r" update-ref refs/heads/develop "$c"
+		}
+		prep_hotfix() { move_develop; }
+		prep_git() { move_develop; }
+		cmd_hotfix=("$H" -C "$r" verify-merged)
+		cmd_git=("$work/git-verify.sh" "$r")
+		pair verify-merged-moved "$SLOW_RUNS" "the same, develop a new commit ahead before each run"
+		prep_hotfix() { :; }
+		prep_git() { :; }
+	fi
+	if wants verify-merged-cold; then
+		prep_hotfix() { rm -rf "$r/.git/hotfix/cache"; }
+		cmd_hotfix=("$H" -C "$r" verify-merged)
+		cmd_git=("$work/git-verify.sh" "$r")
+		pair verify-merged-cold "$SLOW_RUNS" "the same, hotfix's index removed before each run"
+		prep_hotfix() { :; }
+		"$H" -C "$r" verify-merged >/dev/null 2>&1 || true
+	fi
 	if wants list; then
-		cmd_hotfix=("$H" -C "$rel" list)
-		cmd_git=("$work/git-list.sh" "$rel")
+		cmd_hotfix=("$H" -C "$r" list)
+		cmd_git=("$work/git-list.sh" "$r")
 		pair list "$SLOW_RUNS" "git for-each-ref (records) + git tag --merged develop + git cherry for the rest"
 	fi
 	if wants stats; then
-		cmd_hotfix=("$H" -C "$rel" stats)
+		cmd_hotfix=("$H" -C "$r" stats)
 		pair stats "$SLOW_RUNS" "the same git work as list"
 	fi
 fi
@@ -290,12 +333,12 @@ else
 	echo "Medians; wall clock (no perf here, so no CPU times). Ratio = hotfix / git."
 fi
 echo
-printf '| %-18s | %11s | %11s | %6s | %11s | %11s | %6s | %4s | %s\n' command "hotfix ms" "git ms" ratio "hotfix CPU" "git CPU" "CPU r." runs "git doing the same work"
-printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s\n' -------------------- ------------- ------------- -------- ------------- ------------- -------- ------ ------------------------
+printf '| %-19s | %11s | %11s | %6s | %11s | %11s | %6s | %4s | %s\n' command "hotfix ms" "git ms" ratio "hotfix CPU" "git CPU" "CPU r." runs "git doing the same work"
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s\n' --------------------- ------------- ------------- -------- ------------- ------------- -------- ------ ------------------------
 while IFS=$'\t' read -r name hw gw hc gc runs what; do
 	ratio=$(awk -v a="$hw" -v b="$gw" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
 	cratio=$(awk -v a="$hc" -v b="$gc" 'BEGIN { if (a != "-" && b > 0) printf "%.2f", a / b; else print "-" }')
-	printf '| %-18s | %11s | %11s | %6s | %11s | %11s | %6s | %4s | %s\n' "$name" "$hw" "$gw" "$ratio" "$hc" "$gc" "$cratio" "$runs" "$what"
+	printf '| %-19s | %11s | %11s | %6s | %11s | %11s | %6s | %4s | %s\n' "$name" "$hw" "$gw" "$ratio" "$hc" "$gc" "$cratio" "$runs" "$what"
 done <"$results"
 echo
 if grep -q '^status	' "$results"; then
@@ -305,4 +348,4 @@ echo
 echo "Machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(free -g | awk '/^Mem:/ { print $2 }') GB RAM;" \
 	"$(uname -sr); $(git --version); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "hotfix: $H"
-echo "repositories: $repo${rel:+, $rel}"
+echo "repositories: $repo${rel:+, a copy of $rel}"
