@@ -372,18 +372,61 @@ fn compute(
         .filter(|t| kept(*t))
         .collect();
 
-    // Months: from --since (or the first record) to this month, empty months included.
     let current = month_of(now);
+    let per_month = per_month(h, &releases, &not_code);
+    let (root_causes, missing_retros) = root_causes(h, &releases);
+    let emergencies = releases.len() + not_code.len();
+    Ok(StatsJson {
+        since: since.map(|d| d.to_string()),
+        current_month: month_label(current),
+        releases: releases.len(),
+        months: months(&per_month, since, current),
+        trend: trend(&per_month, since, current),
+        root_causes,
+        retros: RetrosJson {
+            done: releases.len() - missing_retros.len(),
+            missing: missing_retros.len(),
+            missing_tags: missing_retros,
+        },
+        lead_time: lead_time(h, &releases),
+        not_code: NotCodeJson {
+            count: not_code.len(),
+            emergencies,
+            share: share(not_code.len(), emergencies),
+        },
+        overrides: overrides(h, &releases),
+        merge_back: merge_back(h, &releases),
+        change_failure_rate: failure_rate(h, production, &kept),
+        time_to_restore: restore(h, &releases),
+        hot_spots: hot_spots(h, &releases, paths),
+    })
+}
+
+/// Releases and not-a-code-change records per month.
+fn per_month(
+    h: &History,
+    releases: &[usize],
+    not_code: &[Timestamp],
+) -> BTreeMap<Month, (usize, usize)> {
     let mut per_month: BTreeMap<Month, (usize, usize)> = BTreeMap::new();
-    for &i in &releases {
+    for &i in releases {
         per_month
             .entry(month_of(h.releases[i].record.deployed_at))
             .or_default()
             .0 += 1;
     }
-    for t in &not_code {
+    for t in not_code {
         per_month.entry(month_of(*t)).or_default().1 += 1;
     }
+    per_month
+}
+
+/// Months: from --since (or the first record) to this month, empty months included.
+fn months(
+    per_month: &BTreeMap<Month, (usize, usize)>,
+    since: Option<Date>,
+    current: Month,
+) -> Vec<MonthJson> {
     let first = since
         .map(month_of_date)
         .or_else(|| per_month.keys().next().copied());
@@ -392,7 +435,7 @@ fn compute(
         .next_back()
         .copied()
         .map_or(current, |m| m.max(current));
-    let months: Vec<MonthJson> = match first {
+    match first {
         Some(first) => (first..=last)
             .map(|m| {
                 let (releases, not_code) = per_month.get(&m).copied().unwrap_or_default();
@@ -404,10 +447,16 @@ fn compute(
             })
             .collect(),
         None => Vec::new(),
-    };
+    }
+}
 
-    // Trend: this month and the two before, against the three before those. A --since that cuts
-    // into those six months would make the older window look empty, so there is no trend then.
+/// Trend: this month and the two before, against the three before those. A --since that cuts
+/// into those six months would make the older window look empty, so there is no trend then.
+fn trend(
+    per_month: &BTreeMap<Month, (usize, usize)>,
+    since: Option<Date>,
+    current: Month,
+) -> Option<TrendJson> {
     let window = |from: Month, to: Month| WindowJson {
         from: month_label(from),
         to: month_label(to),
@@ -415,7 +464,7 @@ fn compute(
             .map(|m| per_month.get(&m).map_or(0, |c| c.0))
             .sum(),
     };
-    let trend = since
+    since
         .is_none_or(|s| s <= month_start(current - 5))
         .then(|| {
             let recent = window(current - 2, current);
@@ -425,15 +474,18 @@ fn compute(
                 recent,
                 previous,
             }
-        });
+        })
+}
 
-    // Root causes, from the newest review of each release.
+/// Root causes, from the newest review of each release, most frequent first; and the releases
+/// with no review yet.
+fn root_causes(h: &History, releases: &[usize]) -> (Vec<CauseJson>, Vec<String>) {
     let mut causes: BTreeMap<String, usize> = CAUSES
         .iter()
         .map(|c| (cause_name(*c).to_string(), 0))
         .collect();
     let mut missing_retros = Vec::new();
-    for &i in &releases {
+    for &i in releases {
         let tag = &h.releases[i].tag;
         match h.retros.get(tag) {
             Some(r) => *causes.entry(r.cause.clone()).or_default() += 1,
@@ -456,7 +508,11 @@ fn compute(
             .then_with(|| rank(&a.cause).cmp(&rank(&b.cause)))
             .then_with(|| a.cause.cmp(&b.cause))
     });
+    (root_causes, missing_retros)
+}
 
+/// Lead time (start to deploy): the median, and the worst with the first release that took it.
+fn lead_time(h: &History, releases: &[usize]) -> Option<LeadJson> {
     let mut leads: Vec<(i64, &str)> = releases
         .iter()
         .map(|&i| {
@@ -466,7 +522,7 @@ fn compute(
         .collect();
     leads.sort();
     let seconds: Vec<i64> = leads.iter().map(|l| l.0).collect();
-    let lead_time = median(&seconds).map(|median_seconds| {
+    median(&seconds).map(|median_seconds| {
         // the first release to take that long, when several did
         let worst = seconds[seconds.len() - 1];
         let worst_tag = releases
@@ -479,14 +535,17 @@ fn compute(
             worst_seconds: worst,
             worst_tag,
         }
-    });
+    })
+}
 
+/// Overrides: how many releases had any, and per gate.
+fn overrides(h: &History, releases: &[usize]) -> OverridesJson {
     let mut by_gate: BTreeMap<String, usize> = ["guard", "review", "test"]
         .iter()
         .map(|g| (g.to_string(), 0))
         .collect();
     let mut overridden = 0;
-    for &i in &releases {
+    for &i in releases {
         let o = &h.releases[i].record.overrides;
         if !o.is_empty() {
             overridden += 1;
@@ -495,8 +554,16 @@ fn compute(
             *by_gate.entry(o.gate.clone()).or_default() += 1;
         }
     }
+    OverridesJson {
+        total: by_gate.values().sum(),
+        releases: overridden,
+        by_gate,
+    }
+}
 
-    let merge_back = h.merged.as_ref().map(|(dev, presence)| {
+/// Merge-back compliance against the development branch, when there is one.
+fn merge_back(h: &History, releases: &[usize]) -> Option<MergeJson> {
+    h.merged.as_ref().map(|(dev, presence)| {
         let count = |want: Presence| releases.iter().filter(|&&i| presence[i] == want).count();
         let (merged, cherry_picked) = (count(Presence::Merged), count(Presence::CherryPicked));
         MergeJson {
@@ -514,40 +581,6 @@ fn compute(
                 .map(|&i| h.releases[i].tag.clone())
                 .collect(),
         }
-    });
-
-    let change_failure_rate = failure_rate(h, production, &kept);
-    let time_to_restore = restore(h, &releases);
-    let hot_spots = hot_spots(h, &releases, paths);
-
-    let emergencies = releases.len() + not_code.len();
-    Ok(StatsJson {
-        since: since.map(|d| d.to_string()),
-        current_month: month_label(current),
-        releases: releases.len(),
-        months,
-        trend,
-        root_causes,
-        retros: RetrosJson {
-            done: releases.len() - missing_retros.len(),
-            missing: missing_retros.len(),
-            missing_tags: missing_retros,
-        },
-        lead_time,
-        not_code: NotCodeJson {
-            count: not_code.len(),
-            emergencies,
-            share: share(not_code.len(), emergencies),
-        },
-        overrides: OverridesJson {
-            total: by_gate.values().sum(),
-            releases: overridden,
-            by_gate,
-        },
-        merge_back,
-        change_failure_rate,
-        time_to_restore,
-        hot_spots,
     })
 }
 
