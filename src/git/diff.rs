@@ -8,8 +8,10 @@
 //! (Myers with git's heuristics, so the counts are git's). libgit2's own patches were slower
 //! than `git diff` on a 1,000-file diff: they look up `.gitattributes` for every file (two
 //! `realpath`s and a `stat` per side), hash buffers, and keep every line. The `diff` attribute
-//! is honoured only where the repository's top-level `.gitattributes` or `info/attributes`
-//! mentions `diff` or `binary`.
+//! (`-diff`, `binary`) is taken from the top-level `.gitattributes` of the **base** commit's
+//! tree, and from nowhere else: not `info/attributes`, `core.attributesFile` or the working
+//! tree, which the author of a fix can set in their clone alone, and not the fix's own
+//! `.gitattributes`, which would let the fix decide how much of itself is counted.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -118,7 +120,8 @@ impl Repo {
         // git does not re-hash the objects it reads, and a 1,000-file diff spent a fifth of its
         // time doing so: the guard must stay as fast as `git diff --shortstat`.
         git2::opts::strict_hash_verification(false);
-        let attributes = self.has_diff_attributes();
+        let attributes = DiffAttributes::of_commit(&self.repo, base)?;
+        let attributes = &attributes;
         let paths = changed_paths(&self.repo, base, head)?;
         let diff = tree_diff(&self.repo, base, head, &paths)?;
         let files = diff.deltas().len();
@@ -198,21 +201,6 @@ impl Repo {
             Ok(visitors.into_iter().map(|(_, v)| v).collect())
         })
     }
-
-    /// Whether `.gitattributes` may change how files diff (`-diff`, `binary`, `diff=…`).
-    fn has_diff_attributes(&self) -> bool {
-        let mentions = |path: &std::path::Path| {
-            std::fs::read(path).is_ok_and(|text| {
-                text.windows(4).any(|w| w == b"diff") || text.windows(6).any(|w| w == b"binary")
-            })
-        };
-        let info = self.repo.commondir().join("info").join("attributes");
-        mentions(&info)
-            || self
-                .repo
-                .workdir()
-                .is_some_and(|w| mentions(&w.join(".gitattributes")))
-    }
 }
 
 /// The paths that differ between two commits' trees, found reading only the subtrees that
@@ -278,8 +266,8 @@ pub type OldSides = std::collections::HashMap<String, Vec<u8>>;
 struct Walker<'a, 'r> {
     repo: &'r Repository,
     diff: &'a Diff<'r>,
-    /// Honour the `diff` attribute (costly in libgit2: see the module comment).
-    attributes: bool,
+    /// The `diff` attribute, as the base's top-level `.gitattributes` sets it.
+    attributes: &'a DiffAttributes,
     old_sides: &'a OldSides,
 }
 
@@ -361,15 +349,7 @@ impl<'r> Walker<'_, 'r> {
 
     /// Whether the `diff` attribute marks `path` binary (`-diff`, `binary`).
     fn binary_by_attribute(&self, path: &str) -> bool {
-        self.attributes
-            && self
-                .repo
-                .get_attr(
-                    std::path::Path::new(path),
-                    "diff",
-                    git2::AttrCheckFlags::FILE_THEN_INDEX,
-                )
-                .is_ok_and(|v| git2::AttrValue::from_string(v) == git2::AttrValue::False)
+        self.attributes.binary(path)
     }
 
     /// The hunks and lines between `old` and `new`.
@@ -527,4 +507,105 @@ fn one_sided(content: &[u8], added: bool, visitor: &mut dyn DiffVisitor) {
 fn strip_eol(content: &[u8]) -> &[u8] {
     let content = content.strip_suffix(b"\n").unwrap_or(content);
     content.strip_suffix(b"\r").unwrap_or(content)
+}
+
+/// The `diff` attribute as one `.gitattributes` file at the root of a tree sets it: each line's
+/// pattern (gitignore's rules: without a `/` it matches the file name at any depth, with one
+/// the path from the root; `**` crosses folders) and whether it unsets `diff` (`-diff`,
+/// `binary`) or sets it again (`diff`, `diff=…`, `!diff`). The last matching line wins.
+#[derive(Debug, Default)]
+pub(crate) struct DiffAttributes {
+    rules: Vec<(globset::GlobMatcher, bool, bool)>,
+}
+
+impl DiffAttributes {
+    /// The rules of the top-level `.gitattributes` of `commit`'s tree (none without one).
+    fn of_commit(repo: &Repository, commit: Oid) -> Result<DiffAttributes> {
+        let tree = repo
+            .find_commit(commit)
+            .and_then(|c| c.tree())
+            .with_context(|| format!("could not read the tree of {commit}"))?;
+        let Some(entry) = tree.get_name(".gitattributes") else {
+            return Ok(DiffAttributes::default());
+        };
+        let Ok(blob) = repo.find_blob(entry.id()) else {
+            return Ok(DiffAttributes::default());
+        };
+        Ok(DiffAttributes::parse(&String::from_utf8_lossy(
+            blob.content(),
+        )))
+    }
+
+    pub(crate) fn parse(text: &str) -> DiffAttributes {
+        let mut rules = Vec::new();
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') || line.starts_with("[attr]") {
+                continue;
+            }
+            let mut words = line.split_whitespace();
+            let Some(pattern) = words.next() else {
+                continue;
+            };
+            // the last word about `diff` on the line decides it
+            let mut binary = None;
+            for attr in words {
+                match attr {
+                    "-diff" | "binary" => binary = Some(true),
+                    "diff" | "!diff" => binary = Some(false),
+                    a if a.starts_with("diff=") => binary = Some(false),
+                    _ => {}
+                }
+            }
+            let Some(binary) = binary else { continue };
+            // a folder pattern (`build/`) applies to no file
+            if pattern.ends_with('/') || pattern.starts_with('!') {
+                continue;
+            }
+            let anchored = pattern.trim_start_matches('/').contains('/');
+            let glob = pattern.trim_start_matches('/');
+            let Ok(glob) = globset::GlobBuilder::new(glob)
+                .literal_separator(true)
+                .backslash_escape(true)
+                .build()
+            else {
+                continue;
+            };
+            rules.push((glob.compile_matcher(), anchored, binary));
+        }
+        DiffAttributes { rules }
+    }
+
+    /// Whether `path` (from the root, `/`-separated) is marked binary.
+    pub(crate) fn binary(&self, path: &str) -> bool {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        self.rules
+            .iter()
+            .rev()
+            .find(|(glob, anchored, _)| glob.is_match(if *anchored { path } else { name }))
+            .is_some_and(|(_, _, binary)| *binary)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DiffAttributes;
+
+    #[test]
+    fn diff_attribute_patterns_follow_gitattributes() {
+        let a = DiffAttributes::parse(
+            "# data\n*.dat -diff\n/gen/** binary\ngen/keep.js diff\ndocs/ -diff\n*.min.js -diff diff=js\n",
+        );
+        assert!(a.binary("table.dat"));
+        assert!(a.binary("deep/er/table.dat"));
+        assert!(a.binary("gen/a/b.js"));
+        // the last matching line wins
+        assert!(!a.binary("gen/keep.js"));
+        // a folder pattern applies to no file; the last word of a line decides
+        assert!(!a.binary("docs/readme.md"));
+        assert!(!a.binary("app.min.js"));
+        // anchored patterns match from the root only
+        assert!(!a.binary("src/gen/a.js"));
+        assert!(!a.binary("app.txt"));
+    }
 }

@@ -657,6 +657,29 @@ fn diff_attribute_marks_a_text_file_binary() {
     assert_eq!(table["binary"], true);
 }
 
+/// The `diff` attribute counts only as the base's own `.gitattributes` sets it: a `-diff` set in
+/// this clone alone (`.git/info/attributes`, an uncommitted `.gitattributes`) or committed by
+/// the fix itself would let the author decide that none of the fix's lines count.
+#[test]
+fn diff_attribute_set_outside_the_base_counts_nothing() {
+    let (_env, repo) = hotfix_on(&[], None);
+    repo.write("big.sh", &numbered(400));
+    commit_all(&repo, "a big change");
+    let lines =
+        |repo: &Repo| repo.hotfix(&["guard", "--json"]).code(1).json()["totals"]["lines"].clone();
+    assert_eq!(lines(&repo), 400);
+    // only in this clone
+    std::fs::write(repo.git_dir().join("info").join("attributes"), "* -diff\n").unwrap();
+    assert_eq!(lines(&repo), 400);
+    repo.write(".gitattributes", "* binary\n");
+    assert_eq!(lines(&repo), 400);
+    // committed on the hotfix branch: the fix's own attributes do not judge the fix
+    commit_all(&repo, "mark everything binary");
+    assert_eq!(lines(&repo), 401);
+    let run = repo.hotfix(&["guard"]).code(1);
+    assert!(run.stdout.contains("over the limit"), "{}", run.stdout);
+}
+
 #[cfg(unix)]
 #[test]
 fn non_utf8_path_is_counted_and_shown() {
