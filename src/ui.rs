@@ -317,6 +317,42 @@ pub fn err_line(text: &str) {
     let _ = writeln!(err, "{text}");
 }
 
+/// Whether `c` can make text on a terminal read other than it is: a control character (an
+/// escape sequence, a carriage return, a backspace) or a bidirectional-text control (the
+/// "Trojan Source" characters, which reorder what is displayed).
+pub fn is_hiding(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` with every character [`is_hiding`] written out as an escape (`\u{1b}`), for showing
+/// something another person wrote (a commit summary, a file name, a line of the diff) on a
+/// reviewer's terminal: an escape sequence in it must not move the cursor, hide the rest of
+/// the line or rewrite what was printed before.
+pub fn visible(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_hiding) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if is_hiding(c) {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
+/// [`visible`] for text of several lines: each line on its own, the line breaks kept.
+pub fn visible_lines(text: &str) -> String {
+    text.split('\n')
+        .map(|l| visible(l).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// `s` as one word for a POSIX shell (or zsh), for the commands that hints and messages print
 /// for the user to copy: unchanged when it is only ASCII letters, digits and `/._-+,:@%=` (and
 /// neither empty nor starting with `=`), else in single quotes, each `'` written as `'\''`.

