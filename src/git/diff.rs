@@ -51,6 +51,8 @@ pub struct FileChange {
     /// The path in the old tree when it differs (renames, copies).
     pub old_path: Option<String>,
     pub change: Change,
+    /// The submodule commit the new side names, when it is a submodule (a gitlink).
+    pub submodule: Option<String>,
 }
 
 /// Which side of the diff a line belongs to.
@@ -298,10 +300,14 @@ impl<'r> Walker<'_, 'r> {
                     (path, old)
                 }
             };
+            let new_file = delta.new_file();
+            let submodule = (new_file.mode() == FileMode::Commit && !new_file.id().is_zero())
+                .then(|| new_file.id().to_string());
             let change = FileChange {
                 path,
                 old_path,
                 change,
+                submodule,
             };
             let replaced = match (change.change, &change.old_path) {
                 (Change::Modified, None) => self.old_sides.get(&change.path),

@@ -110,6 +110,9 @@ pub enum FlagKind {
     /// return) or a bidirectional-text control: on a terminal or in an editor it can read other
     /// than what runs.
     HiddenText,
+    /// A submodule added or moved to another commit: what it holds is another repository's
+    /// and is not in this diff.
+    Submodule,
 }
 
 impl FlagKind {
@@ -124,6 +127,7 @@ impl FlagKind {
             FlagKind::Symlink => "symlink",
             FlagKind::DeletesTests => "deletes-tests",
             FlagKind::HiddenText => "hidden-text",
+            FlagKind::Submodule => "submodule",
         }
     }
 }
@@ -731,6 +735,17 @@ impl DiffVisitor for Analyzer {
     fn file(&mut self, change: &FileChange) {
         self.end_file();
         let (excluded, is_policy) = self.classify(change);
+        if let Some(commit) = &change.submodule {
+            self.flags.push(Flag {
+                kind: FlagKind::Submodule,
+                path: change.path.clone(),
+                line: None,
+                text: format!(
+                    "-> commit {commit}: what it holds is another repository's and this diff does not show it"
+                ),
+                rule: None,
+            });
+        }
         if change.path.chars().any(is_hiding) {
             self.flags.push(Flag {
                 kind: FlagKind::HiddenText,

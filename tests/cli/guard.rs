@@ -680,6 +680,59 @@ fn diff_attribute_set_outside_the_base_counts_nothing() {
     assert!(run.stdout.contains("over the limit"), "{}", run.stdout);
 }
 
+/// A submodule's content is another repository's: the diff shows only the commit it names, so
+/// a submodule added, or moved to another commit, is flagged for the reviewer (a deploy hook
+/// that runs `git submodule update` ships what nobody was shown).
+#[test]
+fn a_submodule_added_or_moved_is_flagged() {
+    let (_env, repo) = hotfix_on(&[], None);
+    let first = "1111111111111111111111111111111111111111";
+    let second = "2222222222222222222222222222222222222222";
+    let gitlink = |id: &str| {
+        repo.git(&[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("160000,{id},vendor/lib"),
+        ]);
+        repo.git(&["commit", "-q", "-m", "vendor lib"]);
+    };
+    let submodule_flags = |repo: &Repo| -> Vec<String> {
+        repo.hotfix(&["guard", "--json"]).ok().json()["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kind"] == "submodule")
+            .map(|f| {
+                format!(
+                    "{} {}",
+                    f["path"].as_str().unwrap(),
+                    f["text"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    gitlink(first);
+    let flags = submodule_flags(&repo);
+    assert_eq!(flags.len(), 1, "{flags:?}");
+    assert!(
+        flags[0].starts_with(&format!("vendor/lib -> commit {first}")),
+        "{flags:?}"
+    );
+    gitlink(second);
+    let flags = submodule_flags(&repo);
+    assert!(
+        flags[0].starts_with(&format!("vendor/lib -> commit {second}")),
+        "{flags:?}"
+    );
+    let run = repo.hotfix(&["guard"]).ok();
+    assert!(
+        run.stdout.contains("vendor/lib: submodule: -> commit"),
+        "{}",
+        run.stdout
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn non_utf8_path_is_counted_and_shown() {
