@@ -368,6 +368,12 @@ fn start_edits(sealed: &Hotfix, now: &Hotfix) -> Result<Vec<String>> {
         sealed.started_at.to_string(),
         now.started_at.to_string(),
     );
+    let when = |t: &Option<jiff::Timestamp>| t.map_or_else(|| "none".into(), |t| t.to_string());
+    field(
+        "detected_at",
+        when(&sealed.detected_at),
+        when(&now.detected_at),
+    );
     field("version", opt(&sealed.version), opt(&now.version));
     if sealed.bump != now.bump {
         let show = |b: &Option<crate::state::Bump>| {

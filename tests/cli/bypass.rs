@@ -534,6 +534,28 @@ fn a_base_commit_moved_in_the_state_is_caught() {
     status_reports(&t, "base_commit (");
 }
 
+/// When the incident began is in the release record (time to restore, `stats`): moved to a
+/// minute before now, it would make a slow fix look fast.
+#[test]
+fn the_detected_time_moved_in_the_state_is_caught() {
+    let t = Team::released(DEPLOY_POLICY);
+    t.hf(&crate::support::start_args(
+        "login-500",
+        &["--detected", "2h ago"],
+    ))
+    .ok();
+    t.fix(
+        "line 1\nversion 1.1\nline 3 fixed\n",
+        "Fix the checkout 500",
+    );
+    t.gates_pass();
+    edit_state(&t, |e| {
+        e.insert("detected_at".into(), "2026-01-15T09:59:00Z".into());
+    });
+    deploy_refused(&t, 1, "detected_at (");
+    status_reports(&t, "detected_at (");
+}
+
 #[test]
 fn a_deleted_seal_is_caught() {
     let t = Team::new();
