@@ -308,6 +308,16 @@ pub fn list(ctx: &Ctx, args: &crate::cli::ListArgs) -> Result<()> {
 
 /// Columns padded to their widest cell (the last one is not padded); the header in bold.
 fn print_table<const N: usize>(ctx: &Ctx, rows: &[[String; N]]) {
+    // the cells come from release records and not-code outcomes anyone who can push wrote:
+    // shown with control characters written out, never obeyed by the terminal
+    let rows: Vec<[String; N]> = rows
+        .iter()
+        .map(|row| {
+            row.clone()
+                .map(|cell| crate::ui::visible(&cell).into_owned())
+        })
+        .collect();
+    let rows = rows.as_slice();
     let mut widths = [0usize; N];
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {

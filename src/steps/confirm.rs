@@ -131,6 +131,15 @@ pub fn summary(ui: &Ui, args: &StartArgs) -> Result<String> {
     if text.contains(['\n', '\r']) {
         return Err(Refusal::usage("the summary must be one line").into());
     }
+    // it is printed on teammates' terminals (`status`, `list`) and goes into the release
+    // record: an escape sequence there would clear or rewrite what they read
+    if let Some(c) = text.chars().find(|c| crate::ui::is_hiding(*c)) {
+        return Err(Refusal::usage(format!(
+            "the summary holds a control character ({}); write it in plain text",
+            c.escape_unicode()
+        ))
+        .into());
+    }
     Ok(text)
 }
 

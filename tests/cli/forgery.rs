@@ -135,6 +135,30 @@ fn a_record_copied_into_a_tag_made_by_hand_is_no_release() {
     assert_eq!(tags, ["v1.1.1"], "{list}");
 }
 
+/// A release tag pushed by anyone who may push tags carries a record as they wrote it: `list`
+/// shows its summary with control characters written out, so `ESC[2J` does not clear a
+/// teammate's screen nor rewrite the rows above it.
+#[test]
+fn a_summary_with_escape_sequences_in_a_pushed_record_is_shown_not_obeyed() {
+    let t = Team::new();
+    t.author.git(&["switch", "-q", "develop"]);
+    let other = t.author.commit_file("other.txt", "x\n", "other work");
+    let mut record: serde_json::Value =
+        serde_json::from_str(&forged_record(&t, "v1.1.2", &other)).unwrap();
+    record["summary"] = "All fine\u{1b}[2J\u{1b}[H".into();
+    let message = format!("hotfix v1.1.2: All fine\n\nhotfix-record-v1:\n{record}\n");
+    t.author
+        .git(&["tag", "-a", "v1.1.2", "-m", &message, &other]);
+    let run = t.hf(&["list"]).ok();
+    assert!(run.stdout.contains("v1.1.2"), "{}", run.stdout);
+    assert!(!run.stdout.contains('\u{1b}'), "{:?}", run.stdout);
+    assert!(
+        run.stdout.contains("All fine\\u{1b}[2J\\u{1b}[H"),
+        "{}",
+        run.stdout
+    );
+}
+
 // ---- item 1: a resumed deploy takes the commit from the tag object, not the record ----------
 
 const PRODUCTION_POLICY: &str = r#"[branches]

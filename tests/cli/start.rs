@@ -299,6 +299,29 @@ fn missing_summary_in_ci() {
     );
 }
 
+/// The summary is shown on teammates' terminals (`status`, `list`) and kept in the release
+/// record: an escape sequence (`ESC[2J` clears the screen) or a bidirectional control is refused.
+#[test]
+fn a_summary_with_a_control_character_is_refused() {
+    let env = Env::new();
+    let repo = env.released_repo();
+    for summary in ["Fix\u{1b}[2J\u{1b}[Hall good", "Fix \u{202e}tuokcehc"] {
+        repo.refused(
+            &[
+                "start",
+                "x",
+                "--severity",
+                "revenue-loss",
+                "--reproduced",
+                "--summary",
+                summary,
+            ],
+            2,
+            "the summary holds a control character",
+        );
+    }
+}
+
 #[test]
 fn empty_summary() {
     let env = Env::new();
