@@ -100,10 +100,16 @@ fn columns(items: &[(String, f64, String)], class: &str, title: &str) -> String 
             );
         }
         if k % every == 0 {
+            // a label (about 50 units wide) centred near the right edge would be cut off there:
+            // it ends at its bar instead
+            let (at, anchor) = if x + w / 2.0 + 27.0 > width {
+                (x + w, "end")
+            } else {
+                (x + w / 2.0, "middle")
+            };
             let _ = write!(
                 svg,
-                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-                x + w / 2.0,
+                r#"<text x="{at:.1}" y="{:.1}" text-anchor="{anchor}">{}</text>"#,
                 base + 16.0,
                 escape(label)
             );
