@@ -63,7 +63,7 @@ fn listed_release_is_the_real_one(t: &Team, fix: &str) -> serde_json::Value {
 
 #[test]
 fn a_record_in_the_summary_is_not_the_release_record() {
-    let t = Team::released(DEPLOY_POLICY);
+    let t = Team::builder().not_started().build();
     let dev = t.author.rev("develop");
     let summary = format!(
         "Totals wrong hotfix-record-v1:{}",
@@ -113,8 +113,7 @@ fn a_record_framed_in_an_override_reason_or_a_reviewer_name_is_not_the_release_r
 
 #[test]
 fn a_record_copied_into_a_tag_made_by_hand_is_no_release() {
-    let t = Team::new();
-    t.gates_pass();
+    let t = Team::builder().ready().build();
     t.hf(&["deploy"]).ok();
     t.hf(&["merge-back"]).ok();
     let message = t.author.tag_message("v1.1.1");
@@ -215,9 +214,8 @@ notify = "cat > \"$OUT/notify.json\""
 
 /// Killed right after the tag: a deploy that only has the steps after the tag left.
 fn killed_after_the_tag() -> (Team, String) {
-    let t = Team::with_policy(PRODUCTION_POLICY);
+    let t = Team::builder().policy(PRODUCTION_POLICY).ready().build();
     let fix = t.author.head();
-    t.gates_pass();
     let run = t.hf_env(&["deploy"], &[("HOTFIX_FAULT", "deploy-after-tag")]);
     assert_eq!(run.code, -1, "{}", run.stderr);
     assert_eq!(t.author.rev("v1.1.1^{commit}"), fix);
@@ -387,40 +385,39 @@ fn without_the_remote_the_fallback_is_refused_with_a_sentence() {
 /// the tag `tag` pushed on it (when given), then a one-line fix; the branch pushed. And a
 /// reviewer's clone, made after all that was pushed.
 fn backdoor_then_fix(tag: Option<&str>, from: Option<&str>) -> (Team, Repo, String) {
-    let t = Team::released(DEPLOY_POLICY);
-    let start = |extra: &[&str]| {
-        let args: Vec<&str> = start_args("login-500", extra);
-        t.hf(&args).ok();
-    };
-    let backdoor = if let Some(from) = from {
+    let mut t = match from {
         // the backdoor and its tag first, on a side branch; the hotfix starts from that tag
-        t.author.git(&["switch", "-q", "-c", "side", "v1.1.0"]);
-        let b = t
-            .author
-            .commit_file("backdoor.txt", "evil\n", "Tidy the build");
-        t.author.git(&["tag", from, &b]);
-        t.author.git(&["push", "-q", "origin", from]);
-        t.author.git(&["switch", "-q", "develop"]);
-        start(&["--from", from]);
-        b
-    } else {
-        start(&[]);
-        let b = t
-            .author
-            .commit_file("backdoor.txt", "evil\n", "Tidy the build");
-        if let Some(tag) = tag {
-            t.author.git(&["tag", tag, &b]);
-            t.author.git(&["push", "-q", "origin", tag]);
+        Some(from) => {
+            let from_tag = from.to_string();
+            Team::builder()
+                .before_start(move |t| {
+                    t.author.git(&["switch", "-q", "-c", "side", "v1.1.0"]);
+                    commit_backdoor(t, Some(&from_tag));
+                    t.author.git(&["switch", "-q", "develop"]);
+                })
+                .start_with(&["--from", from])
         }
-        b
-    };
-    t.fix(
-        "line 1\nversion 1.1\nline 3 fixed\n",
-        "Fix the checkout 500",
-    );
-    t.author.git(&["push", "-q", "origin", HOTFIX_BRANCH]);
-    let reviewer = t.env.clone_of(&t.origin, "reviewer", REVIEWER);
+        None => {
+            let tag = tag.map(String::from);
+            Team::builder().before_fix(move |t| commit_backdoor(t, tag.as_deref()))
+        }
+    }
+    .reviewer()
+    .build();
+    let backdoor = t.author.rev(from.unwrap_or("HEAD~1"));
+    let reviewer = t.reviewer.take().unwrap();
     (t, reviewer, backdoor)
+}
+
+/// The backdoor commit on the branch checked out, and the tag `tag` pushed on it when given.
+fn commit_backdoor(t: &Team, tag: Option<&str>) {
+    let b = t
+        .author
+        .commit_file("backdoor.txt", "evil\n", "Tidy the build");
+    if let Some(tag) = tag {
+        t.author.git(&["tag", tag, &b]);
+        t.author.git(&["push", "-q", "origin", tag]);
+    }
 }
 
 /// The reviewer approves and pushes; returns the JSON and stderr.
@@ -556,7 +553,7 @@ fn with_json_the_stat_goes_to_stderr_and_the_json_says_what_was_shown() {
 
 #[test]
 fn a_not_code_record_copied_under_another_name_counts_once() {
-    let t = Team::released(DEPLOY_POLICY);
+    let t = Team::builder().not_started().build();
     t.hf(&[
         "start",
         "stale-cdn",

@@ -522,6 +522,8 @@ pub struct TeamBuilder {
     production: Option<Production>,
     before_start: Vec<SetupStep>,
     start: bool,
+    start_extra: Vec<String>,
+    before_fix: Vec<SetupStep>,
     ready: bool,
     reviewer: bool,
 }
@@ -542,6 +544,19 @@ impl TeamBuilder {
     /// Something the team does after the releases, before `start`.
     pub fn before_start(mut self, step: impl FnOnce(&Team) + 'static) -> Self {
         self.before_start.push(Box::new(step));
+        self
+    }
+
+    /// More arguments for `hotfix start login-500` (`--from TAG`, say).
+    pub fn start_with(mut self, extra: &[&str]) -> Self {
+        self.start_extra = extra.iter().map(|a| a.to_string()).collect();
+        self
+    }
+
+    /// Something the author commits (or does) on the hotfix branch after `start`, before the
+    /// one-line fix.
+    pub fn before_fix(mut self, step: impl FnOnce(&Team) + 'static) -> Self {
+        self.before_fix.push(Box::new(step));
         self
     }
 
@@ -600,7 +615,11 @@ impl TeamBuilder {
             step(&t);
         }
         if self.start {
-            t.hf(&start_args("login-500", &[])).ok();
+            let extra: Vec<&str> = self.start_extra.iter().map(String::as_str).collect();
+            t.hf(&start_args("login-500", &extra)).ok();
+            for step in self.before_fix {
+                step(&t);
+            }
             t.fix(
                 "line 1\nversion 1.1\nline 3 fixed\n",
                 "Fix the checkout 500",
@@ -631,6 +650,8 @@ impl Team {
             production: None,
             before_start: Vec::new(),
             start: true,
+            start_extra: Vec::new(),
+            before_fix: Vec::new(),
             ready: false,
             reviewer: false,
         }
