@@ -180,7 +180,7 @@ fn branches_and_tags(repo: &Repo) -> String {
 
 #[test]
 fn start_killed_before_the_branch_resumes_with_the_first_answers() {
-    let t = Team::released(&policy());
+    let t = team_of(Team::builder().not_started());
     let keep = Keep::plant(&t.author);
     let develop = t.author.rev("develop");
     let run = t.hf_env(
@@ -211,7 +211,7 @@ fn start_killed_before_the_branch_resumes_with_the_first_answers() {
 
 #[test]
 fn start_killed_before_the_checkout_is_undone_by_abort() {
-    let t = Team::released(&policy());
+    let t = team_of(Team::builder().not_started());
     let keep = Keep::plant(&t.author);
     let before = branches_and_tags(&t.author);
     let run = t.hf_env(
@@ -245,22 +245,22 @@ fn start_killed_before_the_checkout_is_undone_by_abort() {
 /// hotfix itself in a switch), one file only on `develop` and one only in the release (both
 /// libgit2's part).
 fn develop_apart_from_the_release() -> Team {
-    let t = Team::released(&policy());
-    t.author.commit_file(
-        "app.txt",
-        "line 1\nversion 2.0-dev\nline 3\n",
-        "develop app",
-    );
-    // the release has README.md, develop does not: libgit2's part creates it again
-    t.author.git(&["rm", "-q", "README.md"]);
-    t.author
-        .git(&["commit", "-q", "-m", "develop drops the readme"]);
-    t.author.commit_file(
-        "hotfix.toml",
-        &format!("{}\n# reviewed in November\n", policy()),
-        "a comment in the policy",
-    );
-    t
+    team_of(Team::builder().not_started().before_start(|t| {
+        t.author.commit_file(
+            "app.txt",
+            "line 1\nversion 2.0-dev\nline 3\n",
+            "develop app",
+        );
+        // the release has README.md, develop does not: libgit2's part creates it again
+        t.author.git(&["rm", "-q", "README.md"]);
+        t.author
+            .git(&["commit", "-q", "-m", "develop drops the readme"]);
+        t.author.commit_file(
+            "hotfix.toml",
+            &format!("{}\n# reviewed in November\n", policy()),
+            "a comment in the policy",
+        );
+    }))
 }
 
 #[test]
