@@ -3,7 +3,7 @@
 //! REST APIs (tests/cli/standin.rs) on 127.0.0.1. No network, no real token.
 
 use crate::standin::StandIn;
-use crate::support::{DEPLOY_POLICY, HOTFIX_BRANCH, REVIEWER, Run, Team};
+use crate::support::{DEPLOY_POLICY, HOTFIX_BRANCH, REVIEWER, Run, Team, TeamBuilder};
 
 const TOKEN: &str = "ghp_standin0secret0token0do0not0print";
 const PULLS: &str = "/repos/acme/app/pulls?state=open&per_page=100&head=acme%3Ahotfix%2Flogin-500";
@@ -35,8 +35,13 @@ fn policy(kind: &str, url: &str, review: bool, test: bool, checks: &[&str]) -> S
     )
 }
 
+/// The usual team with the gates on the stand-in `s` of a `kind` forge, to configure further.
+fn forge_team(kind: &str, s: &StandIn, review: bool, test: bool, checks: &[&str]) -> TeamBuilder {
+    Team::builder().policy(&policy(kind, &s.url(), review, test, checks))
+}
+
 fn github_team(s: &StandIn, review: bool, test: bool, checks: &[&str]) -> Team {
-    Team::with_policy(&policy("github", &s.url(), review, test, checks))
+    forge_team("github", s, review, test, checks).build()
 }
 
 /// `hotfix` in the author's clone with the token in GH_TOKEN (and GITLAB_TOKEN).
@@ -553,7 +558,9 @@ fn offline_asks_the_forge_nothing() {
 #[test]
 fn the_forge_is_detected_from_a_github_remote() {
     // offline, so nothing leaves the machine: the gate names the host it would have asked
-    let t = Team::with_policy(&format!("{DEPLOY_POLICY}\n[review]\nvia = \"forge\"\n"));
+    let t = Team::builder()
+        .policy(&format!("{DEPLOY_POLICY}\n[review]\nvia = \"forge\"\n"))
+        .build();
     t.author
         .git(&["remote", "set-url", "origin", "git@github.com:acme/app.git"]);
     let run = hf(&t, &["--offline", "status"]).ok();
@@ -579,9 +586,12 @@ fn the_forge_is_detected_from_a_github_remote() {
 
 #[test]
 fn an_http_api_url_off_this_machine_is_a_located_config_error() {
-    let t = Team::released(&format!(
-        "{DEPLOY_POLICY}\n[forge]\nkind = \"github\"\napi_url = \"http://git.example.com/api/v3\"\n"
-    ));
+    let t = Team::builder()
+        .policy(&format!(
+            "{DEPLOY_POLICY}\n[forge]\nkind = \"github\"\napi_url = \"http://git.example.com/api/v3\"\n"
+        ))
+        .not_started()
+        .build();
     let run = t.hf(&crate::support::start_args("login-500", &[])).code(2);
     assert!(run.stderr.contains("hotfix.toml:"), "{}", run.stderr);
     assert!(run.stderr.contains("must be https"), "{}", run.stderr);
@@ -731,7 +741,7 @@ fn gitlab_mr(s: &StandIn, head: &str, reset_on_push: bool) {
 }
 
 fn gitlab_team(s: &StandIn, review: bool, test: bool) -> Team {
-    Team::with_policy(&policy("gitlab", &s.url(), review, test, &[]))
+    forge_team("gitlab", s, review, test, &[]).build()
 }
 
 #[test]
@@ -899,8 +909,7 @@ fn propose_without_a_forge_says_what_to_set() {
 fn merge_back_via_branch_opens_a_request_with_the_release() {
     let s = StandIn::start();
     // review and test as today; the forge only receives the merge-back request
-    let t = github_team(&s, false, false, &[]);
-    t.gates_pass();
+    let t = forge_team("github", &s, false, false, &[]).ready().build();
     hf(&t, &["deploy"]).ok();
     let branch = "merge-back/login-500-into-develop";
     s.on(
