@@ -540,18 +540,27 @@ fn string_spot(text: &str, v: &Spanned<toml::Value>) -> Option<Spot> {
     quoted_spot(text, v.span(), v.get_ref().as_str()?)
 }
 
+/// The spots of the string versions among `found` (the keys a manifest may hold its version
+/// under), in the order they stand in the text.
+fn spots_of(text: &str, found: &[Option<Spanned<toml::Value>>]) -> Vec<Spot> {
+    let mut out: Vec<Spot> = found
+        .iter()
+        .flatten()
+        .filter_map(|v| string_spot(text, v))
+        .collect();
+    out.sort_by_key(|s| s.range.start);
+    out
+}
+
 fn cargo_toml_spots(text: &str) -> Result<Vec<Spot>, String> {
     let m: CargoManifest = toml::from_str(text).map_err(toml_error)?;
-    let mut out: Vec<Spot> = [
-        m.package.and_then(|p| p.version),
-        m.workspace.and_then(|w| w.package).and_then(|p| p.version),
-    ]
-    .iter()
-    .flatten()
-    .filter_map(|v| string_spot(text, v))
-    .collect();
-    out.sort_by_key(|s| s.range.start);
-    Ok(out)
+    Ok(spots_of(
+        text,
+        &[
+            m.package.and_then(|p| p.version),
+            m.workspace.and_then(|w| w.package).and_then(|p| p.version),
+        ],
+    ))
 }
 
 fn cargo_lock_spots(text: &str, packages: &[String]) -> Result<Vec<Spot>, String> {
@@ -586,16 +595,13 @@ fn cargo_lock_spots(text: &str, packages: &[String]) -> Result<Vec<Spot>, String
 
 fn pyproject_spots(text: &str) -> Result<Vec<Spot>, String> {
     let p: Pyproject = toml::from_str(text).map_err(toml_error)?;
-    let mut out: Vec<Spot> = [
-        p.project.and_then(|p| p.version),
-        p.tool.and_then(|t| t.poetry).and_then(|p| p.version),
-    ]
-    .iter()
-    .flatten()
-    .filter_map(|v| string_spot(text, v))
-    .collect();
-    out.sort_by_key(|s| s.range.start);
-    Ok(out)
+    Ok(spots_of(
+        text,
+        &[
+            p.project.and_then(|p| p.version),
+            p.tool.and_then(|t| t.poetry).and_then(|p| p.version),
+        ],
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
