@@ -54,6 +54,32 @@ pub fn is_stable(v: &Version) -> bool {
     v.pre.is_empty() && v.build.is_empty()
 }
 
+/// True for a version of `base`'s line (same major and minor) that is newer than `base`: a
+/// fix for v1.2.x meets v1.2.y, not v2.0.0.
+pub fn later_in_line(v: &Version, base: &Version) -> bool {
+    v.major == base.major && v.minor == base.minor && v > base
+}
+
+/// The stable releases of `base`'s line newer than `base` among the tag names `names`, newest
+/// first.
+pub fn releases_after<'n>(
+    names: impl Iterator<Item = &'n str>,
+    base: &Version,
+    pattern: &str,
+) -> Vec<ReleaseTag> {
+    let mut newer: Vec<ReleaseTag> = names
+        .filter_map(|name| {
+            version_of(name, pattern).map(|version| ReleaseTag {
+                name: name.to_string(),
+                version,
+            })
+        })
+        .filter(|t| is_stable(&t.version) && later_in_line(&t.version, base))
+        .collect();
+    newer.sort_by(|a, b| b.version.cmp(&a.version));
+    newer
+}
+
 /// The newest stable release among tags matching `pattern`, by semantic version.
 pub fn newest_release(repo: &Repo, pattern: &str) -> Result<Option<ReleaseTag>> {
     let best = repo

@@ -139,20 +139,9 @@ impl RemoteView {
         base: &semver::Version,
         pattern: &str,
     ) -> Option<version::ReleaseTag> {
-        self.tag_names()
-            .filter_map(|name| {
-                version::version_of(name, pattern).map(|version| version::ReleaseTag {
-                    name: name.to_string(),
-                    version,
-                })
-            })
-            .filter(|t| {
-                version::is_stable(&t.version)
-                    && t.version.major == base.major
-                    && t.version.minor == base.minor
-                    && t.version > *base
-            })
-            .max_by(|a, b| a.version.cmp(&b.version))
+        version::releases_after(self.tag_names(), base, pattern)
+            .into_iter()
+            .next()
     }
 }
 
@@ -170,15 +159,7 @@ pub fn refuse_older_base(h: &Hotfix, view: &RemoteView) -> Result<()> {
         return Ok(());
     };
     if let Some(newer) = view.newer_in_line(&base, &h.policy.release.tag_pattern) {
-        return Err(Refusal::gate(format!(
-            "{} was released on {} after this hotfix's base {base_tag}: shipping this fix would take {}'s changes out of production; nothing was run",
-            newer.name, view.remote, newer.name
-        ))
-        .hint(format!(
-            "`hotfix rebase` moves the fix onto {} (the gates then judge the new tree)",
-            newer.name
-        ))
-        .into());
+        return Err(older_base(&newer.name, Some(&view.remote), base_tag));
     }
     Ok(())
 }
@@ -190,21 +171,12 @@ fn newer_releases_here(
     base: &semver::Version,
     pattern: &str,
 ) -> Result<Vec<version::ReleaseTag>> {
-    let mut newer: Vec<version::ReleaseTag> = repo
-        .tag_names(pattern)?
-        .into_iter()
-        .filter_map(|name| {
-            version::version_of(&name, pattern).map(|v| version::ReleaseTag { name, version: v })
-        })
-        .filter(|t| {
-            version::is_stable(&t.version)
-                && t.version.major == base.major
-                && t.version.minor == base.minor
-                && t.version > *base
-        })
-        .collect();
-    newer.sort_by(|a, b| b.version.cmp(&a.version));
-    Ok(newer)
+    let names = repo.tag_names(pattern)?;
+    Ok(version::releases_after(
+        names.iter().map(String::as_str),
+        base,
+        pattern,
+    ))
 }
 
 /// The newest stable release of `base`'s line among this clone's tags that is newer than
@@ -215,6 +187,19 @@ pub fn newer_here(
     pattern: &str,
 ) -> Result<Option<version::ReleaseTag>> {
     Ok(newer_releases_here(repo, base, pattern)?.into_iter().next())
+}
+
+/// The refusal of a hotfix whose base is older than `newer`, a release of its line (seen on
+/// `remote`, or in this clone): the one way out is the rebase.
+fn older_base(newer: &str, remote: Option<&str>, base_tag: &str) -> anyhow::Error {
+    let on = remote.map(|r| format!(" on {r}")).unwrap_or_default();
+    Refusal::gate(format!(
+        "{newer} was released{on} after this hotfix's base {base_tag}: shipping this fix would take {newer}'s changes out of production; nothing was run"
+    ))
+    .hint(format!(
+        "`hotfix rebase` moves the fix onto {newer} (the gates then judge the new tree)"
+    ))
+    .into()
 }
 
 /// As [`refuse_older_base`], for the releases this clone knows (no remote, `--offline`, or a
@@ -231,15 +216,7 @@ pub fn refuse_older_base_here(repo: &crate::git::Repo, h: &Hotfix, tip: Oid) -> 
         !matches!(repo.tag_commit(&t.name), Ok(Some(c)) if repo.is_ancestor(c, tip).unwrap_or(false))
     });
     if let Some(newer) = left_out {
-        return Err(Refusal::gate(format!(
-            "{} was released after this hotfix's base {base_tag}: shipping this fix would take {}'s changes out of production; nothing was run",
-            newer.name, newer.name
-        ))
-        .hint(format!(
-            "`hotfix rebase` moves the fix onto {} (the gates then judge the new tree)",
-            newer.name
-        ))
-        .into());
+        return Err(older_base(&newer.name, None, base_tag));
     }
     Ok(())
 }
@@ -258,8 +235,8 @@ fn held_in_line(
     };
     let pattern = &h.policy.release.tag_pattern;
     for (tag, oid) in view.reservations() {
-        let in_line = version::version_of(tag, pattern)
-            .is_some_and(|v| v.major == base.major && v.minor == base.minor && v > base);
+        let in_line =
+            version::version_of(tag, pattern).is_some_and(|v| version::later_in_line(&v, &base));
         if (tag == own_tag || in_line)
             && view.tag(tag).is_none()
             && let Some(holder) = other_holder(ctx, h, view, tag, oid)?
