@@ -893,3 +893,14 @@ fn the_reviewer_sees_the_bump_apart_with_the_authors_numbers() {
         run.stdout
     );
 }
+
+#[test]
+fn a_branch_with_only_the_bump_has_no_fix_to_test_or_deploy() {
+    let t = team(&cargo_files(), "");
+    start(&t, &[]);
+    // the branch holds the bump commit start made, and nothing else
+    assert_eq!(subjects(&t), ["Version 1.1.1 for hotfix login-500"]);
+    t.refused(&["test"], 1, "has no fix committed yet; nothing was run");
+    t.refused(&["deploy"], 1, "has no fix committed yet; nothing was run");
+    assert!(t.log("deploy.log").is_empty());
+}
