@@ -59,20 +59,6 @@ struct Walked {
 }
 
 impl HistoryIndex {
-    /// The commit the index was built for (`None`: empty).
-    pub fn tip(&self) -> Option<Oid> {
-        self.tip
-    }
-
-    /// How many commits it holds.
-    pub fn len(&self) -> usize {
-        self.commits.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.commits.is_empty()
-    }
-
     /// Whether `commit` is reachable from the tip.
     pub fn contains(&self, commit: Oid) -> bool {
         self.pos.contains_key(&commit)
