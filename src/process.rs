@@ -104,15 +104,17 @@ impl Outcome {
 
 /// The HOTFIX_* variables for a command run on `commit` (whose tree is `tree`). `new_tag` is the
 /// release tag and version being made (deploy); without it HOTFIX_TAG and HOTFIX_VERSION are
-/// empty. HOTFIX_BASE_TAG is empty when the hotfix did not start from a tag.
+/// empty. HOTFIX_BASE_TAG is empty when the hotfix did not start from a tag. `root` is the
+/// clone's working tree, for HOTFIX_REPO_ROOT ([`repo_root_env`]).
 pub fn hook_env(
     h: &Hotfix,
     commit: Oid,
     tree: Oid,
     new_tag: Option<(&str, &str)>,
+    root: &std::path::Path,
 ) -> Vec<(String, String)> {
     let (tag, version) = new_tag.unwrap_or(("", ""));
-    [
+    let mut env: Vec<(String, String)> = [
         ("HOTFIX_BRANCH", h.branch.as_str()),
         ("HOTFIX_BASE_TAG", h.base_tag.as_deref().unwrap_or("")),
         ("HOTFIX_TAG", tag),
@@ -124,13 +126,15 @@ pub fn hook_env(
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
+    .collect();
+    env.push(repo_root_env(root));
+    env
 }
 
 /// `HOTFIX_REPO_ROOT`: this clone's working tree, for a command (run in a folder of its own,
 /// on an export of the tree) that needs the clone's remotes, tags or credentials, as
 /// `git -C "$HOTFIX_REPO_ROOT" push …`. What it reads from there was checked by nobody.
-pub fn repo_root_env(root: &std::path::Path) -> (String, String) {
+fn repo_root_env(root: &std::path::Path) -> (String, String) {
     // libgit2 gives the working tree with a trailing `/`
     let root = root.components().as_path();
     ("HOTFIX_REPO_ROOT".to_string(), root.display().to_string())

@@ -367,13 +367,13 @@ impl<'c> Hooks<'c> {
     ) -> Result<Hooks<'c>> {
         let log = new_log(ctx, &release.tag)?;
         let folder = hook_folder(ctx, tip)?;
-        let mut env = process::hook_env(
+        let env = process::hook_env(
             h,
             tip,
             tree,
             Some((&release.tag, &release.version.to_string())),
+            ctx.repo.workdir()?,
         );
-        env.push(process::repo_root_env(ctx.repo.workdir()?));
         Ok(Hooks { folder, env, log })
     }
 
@@ -607,8 +607,8 @@ fn after_tag(
             tip,
             repo.tree_of(tip)?,
             Some((&record.tag, &record.version)),
+            repo.workdir()?,
         );
-        hook.env.push(process::repo_root_env(repo.workdir()?));
         hook.stdin = Some(serde_json::to_vec_pretty(record)?);
         hook.timeout = Some(Duration::from_secs(120));
         match process::run(ctx.ui, &hook) {

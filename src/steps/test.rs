@@ -80,8 +80,7 @@ pub fn test(ctx: &Ctx, args: &TestArgs) -> Result<()> {
             filters.join(", ")
         ));
     }
-    let mut env = process::hook_env(h, commit, tree, None);
-    env.push(process::repo_root_env(ctx.repo.workdir()?));
+    let env = process::hook_env(h, commit, tree, None, ctx.repo.workdir()?);
     let hook = Hook {
         env,
         timeout: Some(timeout),
