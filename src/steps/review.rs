@@ -267,15 +267,23 @@ impl SignedFix {
 
 impl Authors {
     /// The authors of `base..tip`; under `signers` (an allowed-signers file's content and its
-    /// path), the keys that signed each commit.
-    pub fn of(repo: &Repo, base: Oid, tip: Oid, signers: Option<(&str, &str)>) -> Result<Authors> {
+    /// path), the keys that signed each commit but `bump`: the version bump hotfix made, when
+    /// it is exactly the bump, needs no signature (its content follows from the sealed policy
+    /// and the base).
+    pub fn of(
+        repo: &Repo,
+        base: Oid,
+        tip: Oid,
+        signers: Option<(&str, &str)>,
+        bump: Option<Oid>,
+    ) -> Result<Authors> {
         let people = repo.commits_between(base, tip)?;
         let signed = match signers {
             None => None,
             Some((content, path)) => {
                 let allowed = AllowedSigners::new(content, path)?;
                 let mut commits = Vec::new();
-                for c in &people {
+                for c in people.iter().filter(|c| Some(c.id) != bump) {
                     let how = signing::commit_signature(repo, &allowed, c.id)?;
                     commits.push((c.clone(), how));
                 }
@@ -448,19 +456,12 @@ pub fn authors(ctx: &Ctx, h: &Hotfix, tip: Oid) -> Result<Authors> {
         .with_context(|| format!("the state's base commit of {} is not an id", h.branch))?;
     let path = h.policy.review.allowed_signers.as_str();
     if path.is_empty() {
-        return Authors::of(&ctx.repo, base, tip, None);
+        return Authors::of(&ctx.repo, base, tip, None, None);
     }
     // a hotfix whose policy names the file was sealed with its content; none is no key at all
     let content = h.allowed_signers.as_deref().unwrap_or_default();
-    let mut authors = Authors::of(&ctx.repo, base, tip, Some((content, path)))?;
-    // the version bump hotfix made needs no signature when it is exactly the bump: its content
-    // follows from the sealed policy and the base
-    if let Some(bump) = crate::steps::branch::verified_bump(&ctx.repo, h)?
-        && let Some(fix) = authors.signed.as_mut()
-    {
-        fix.commits.retain(|(c, _)| c.id != bump);
-    }
-    Ok(authors)
+    let bump = crate::steps::branch::verified_bump(&ctx.repo, h)?;
+    Authors::of(&ctx.repo, base, tip, Some((content, path)), bump)
 }
 
 /// Why the fix's commits are not all signed by listed keys, and the command that signs them;
@@ -756,13 +757,14 @@ impl Signing {
             ))
         })?;
         let fingerprint = key.fingerprint()?;
-        let mut authors = Authors::of(&ctx.repo, target.base, target.tip, Some((content, path)))?;
         // the version bump `start` made is not signed and needs not be (see Target::find_bump)
-        if let Some((bump, _)) = &target.bump
-            && let Some(fix) = authors.signed.as_mut()
-        {
-            fix.commits.retain(|(c, _)| c.id != *bump);
-        }
+        let authors = Authors::of(
+            &ctx.repo,
+            target.base,
+            target.tip,
+            Some((content, path)),
+            target.bump.as_ref().map(|(c, _)| *c),
+        )?;
         Ok(Signing {
             key,
             fingerprint,
