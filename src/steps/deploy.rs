@@ -1092,32 +1092,25 @@ fn check_version_files(ctx: &Ctx, h: &Hotfix, tip: Oid, version: &semver::Versio
         return Ok(());
     };
     let want = version.to_string();
-    let mut wrong = Vec::new();
-    let mut says = None;
-    for f in &bump.files {
-        let found = crate::version_files::read_at(&ctx.repo, tip, f)?;
-        if found.as_deref() != Some(want.as_str()) {
-            says = says.or(found.clone());
-            wrong.push(format!(
-                "{} says {}",
-                f.path,
-                found.as_deref().unwrap_or("no version")
-            ));
-        }
-    }
+    let found = bump
+        .files
+        .iter()
+        .map(|f| crate::version_files::read_at(&ctx.repo, tip, f))
+        .collect::<Result<Vec<Option<String>>>>()?;
+    let wrong: Vec<String> = bump
+        .files
+        .iter()
+        .zip(&found)
+        .filter(|(_, v)| v.as_deref() != Some(want.as_str()))
+        .map(|(f, v)| format!("{} says {}", f.path, v.as_deref().unwrap_or("no version")))
+        .collect();
     if wrong.is_empty() {
         return Ok(());
     }
+    // every file says one other version: that version can be released as it is
+    let says = found.first().cloned().flatten();
     let hint = match says {
-        Some(v)
-            if bump.files.iter().all(|f| {
-                crate::version_files::read_at(&ctx.repo, tip, f)
-                    .ok()
-                    .flatten()
-                    .as_deref()
-                    == Some(v.as_str())
-            }) =>
-        {
+        Some(v) if found.iter().all(|f| f.as_deref() == Some(v.as_str())) => {
             format!(
                 "release the version the files say: `hotfix deploy --version {v}`; or set {want} in {} and commit it; nothing was run",
                 bump.paths()
